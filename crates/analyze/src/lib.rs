@@ -1,0 +1,1 @@
+//! dlscope-analyze (in progress).

@@ -1,0 +1,1 @@
+//! dlscope-ml (in progress).

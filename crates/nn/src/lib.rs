@@ -1,0 +1,1 @@
+//! dlscope-nn (in progress).

@@ -1,0 +1,1 @@
+//! dlscope-report (in progress).
