@@ -292,3 +292,15 @@ impl Dataset {
         self.splits.iter().map(|s| s.name()).collect()
     }
 }
+
+/// What a writer produced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Written {
+    /// The final output path (file or folder).
+    pub path: PathBuf,
+    /// Samples written, over all splits.
+    pub samples: usize,
+    /// Samples not written (unreadable, unsupported shape...), with the reason. Nothing is
+    /// dropped silently.
+    pub skipped: Vec<Skipped>,
+}

@@ -28,7 +28,7 @@ pub mod io;
 pub mod manifest;
 pub mod open;
 
-pub use dataset::{Dataset, Dense, Format, Sample, SampleId, SampleSource, Skipped, Split};
+pub use dataset::{Dataset, Dense, Format, Sample, SampleId, SampleSource, Skipped, Split, Written};
 pub use error::{DataError, Result};
 pub use image::{Image, Shape};
 pub use open::open;
