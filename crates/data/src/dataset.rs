@@ -1,7 +1,7 @@
 //! The dataset abstraction: a dataset has classes and named splits; a split is a random-access
 //! sequence of samples that decode on demand, so large folders are never held in memory.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -74,6 +74,10 @@ pub struct Sample {
 pub trait SampleSource: Send + Sync {
     /// Number of samples.
     fn len(&self) -> usize;
+    /// True when the split has no samples.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     /// Label of sample `i` without decoding it (`None` for unlabelled samples).
     fn label(&self, i: usize) -> Option<u32>;
     /// Report identity of sample `i`.
@@ -84,8 +88,9 @@ pub trait SampleSource: Send + Sync {
     fn fixed_shape(&self) -> Option<Shape> {
         None
     }
-    /// The file holding sample `i`, for file-per-sample formats.
-    fn path(&self, _i: usize) -> Option<&Path> {
+    /// The file holding sample `i`, for file-per-sample formats (built on demand, so readers
+    /// can store paths compactly).
+    fn path(&self, _i: usize) -> Option<PathBuf> {
         None
     }
     /// All samples' pixels as one contiguous H x W x C buffer, when stored that way in memory.
@@ -131,7 +136,7 @@ impl Split {
     pub fn id(&self, i: usize) -> SampleId {
         self.source.id(i)
     }
-    pub fn path(&self, i: usize) -> Option<&Path> {
+    pub fn path(&self, i: usize) -> Option<PathBuf> {
         self.source.path(i)
     }
     pub fn fixed_shape(&self) -> Option<Shape> {

@@ -18,6 +18,7 @@
 pub mod catalog;
 pub mod cifar;
 pub mod dataset;
+pub mod decode;
 #[cfg(feature = "download")]
 pub mod download;
 pub mod error;
@@ -27,6 +28,8 @@ pub mod image;
 pub mod io;
 pub mod manifest;
 pub mod open;
+pub mod summary;
+pub mod verify;
 
 pub use dataset::{Dataset, Dense, Format, Sample, SampleId, SampleSource, Skipped, Split, Written};
 pub use error::{DataError, Result};
