@@ -1,1 +1,157 @@
-//! dlscope-analyze (in progress).
+//! # dlscope-analyze
+//!
+//! One streaming pass over a dataset computes a small row of features and hashes per sample
+//! (no decoded image is kept) plus integer profile counts; findings (duplicates, leaks, label
+//! conflicts, outliers, image-quality issues) are then built from that table alone.
+//!
+//! ```no_run
+//! use dlscope_analyze::{analyze, Settings};
+//! let ds = dlscope_data::open("fashion-mnist").unwrap();
+//! let a = analyze(&ds, &Settings::default(), &|p| eprint!("\r{}/{}", p.done, p.total)).unwrap();
+//! let train = &a.profile.splits[0];
+//! println!("mean {:?} std {:?}", train.pixels.mean, train.pixels.std);
+//! for f in a.findings.iter().filter(|f| f.kind == dlscope_analyze::FindingKind::Leak) {
+//!     println!("{} {}: {}", f.split, f.id, f.detail);
+//! }
+//! ```
+//!
+//! Large datasets can be analysed in shards (on several machines or runs) whose results merge
+//! into exactly the whole-dataset result:
+//!
+//! ```no_run
+//! use dlscope_analyze::{analyze_shard, finish, merge, Settings, Shard};
+//! let ds = dlscope_data::open("imagenet/").unwrap();
+//! let s = Settings::default();
+//! let parts: Vec<_> = (0..4)
+//!     .map(|i| analyze_shard(&ds, &s, format!("{i}/4").parse().unwrap(), &|_| {}).unwrap())
+//!     .collect();
+//! let analysis = finish(merge(parts).unwrap(), &ds, &s, &|_| {}).unwrap();
+//! # let _ = analysis;
+//! ```
+
+pub mod error;
+pub mod features;
+pub mod findings;
+mod load;
+pub mod measure;
+pub mod pass;
+pub mod phash;
+pub mod profile;
+mod resize;
+pub mod settings;
+pub mod shard;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use dlscope_data::Dataset;
+use serde::{Deserialize, Serialize};
+
+pub use error::{AnalyzeError, Result};
+pub use features::{FeatureTable, FileFormat, FileInfo, ImageFeatures, SampleRow};
+pub use findings::{Finding, FindingKind};
+pub use measure::MeanImageSpec;
+pub use pass::{analyze_shard, mean_image_spec, Progress, Stage};
+pub use profile::{Profile, ProfileAccum, SplitProfile};
+pub use settings::{DecodeSettings, Settings, Thresholds};
+pub use shard::{merge, DatasetMeta, PassSettings, Shard, ShardLayout, ShardResult};
+
+/// The result of analysing a dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    pub dataset: DatasetMeta,
+    /// The settings used (decode settings as the pass ran them).
+    pub settings: Settings,
+    pub pass: PassSettings,
+    pub profile: Profile,
+    /// One row per sample, ordered by (split, index).
+    pub features: FeatureTable,
+    /// Ordered by kind, then group or score, then split and index.
+    pub findings: Vec<Finding>,
+    /// Number of findings per kind (every kind present, zeros included).
+    pub counts: BTreeMap<FindingKind, u64>,
+}
+
+/// Analyses the whole dataset: the pass, then profile and findings. `progress` is called
+/// from the calling thread after each block of samples and around the findings stage.
+pub fn analyze(
+    dataset: &Dataset,
+    settings: &Settings,
+    progress: &dyn Fn(Progress),
+) -> Result<Analysis> {
+    let result = analyze_shard(dataset, settings, Shard::whole(), progress)?;
+    finish(result, dataset, settings, progress)
+}
+
+/// Turns a complete pass result (one whole-dataset shard, or [`merge`]d shards) into the
+/// analysis: finishes the profile and builds the findings with `settings.thresholds`.
+/// `dataset` must be the dataset the pass ran on (it names the samples in findings).
+pub fn finish(
+    result: ShardResult,
+    dataset: &Dataset,
+    settings: &Settings,
+    progress: &dyn Fn(Progress),
+) -> Result<Analysis> {
+    settings.validate()?;
+    let meta = DatasetMeta::of(dataset);
+    if meta != result.dataset {
+        return Err(AnalyzeError::DatasetMismatch {
+            why: format!(
+                "features are of '{}' with splits {:?}, the dataset given is '{}' with splits {:?}",
+                result.dataset.name,
+                result
+                    .dataset
+                    .splits
+                    .iter()
+                    .map(|s| (&s.name, s.len))
+                    .collect::<Vec<_>>(),
+                meta.name,
+                meta.splits
+                    .iter()
+                    .map(|s| (&s.name, s.len))
+                    .collect::<Vec<_>>()
+            ),
+        });
+    }
+    if !result.is_complete() {
+        return Err(AnalyzeError::DatasetMismatch {
+            why: format!(
+                "the feature table has {} of {} samples; merge all shards first",
+                result.features.len(),
+                meta.total()
+            ),
+        });
+    }
+    let start = Instant::now();
+    let report = |done| {
+        progress(Progress {
+            stage: Stage::Findings,
+            done,
+            total: 2,
+            unreadable: 0,
+            bytes: 0,
+            elapsed: start.elapsed(),
+        })
+    };
+    report(0);
+    let profile = result.profile.finish(&meta.split_names(), &meta.classes);
+    report(1);
+    let id_of = |s: u16, i: u64| dataset.splits[s as usize].id(i as usize);
+    let findings = findings::find(&meta, &result.features, settings, &id_of);
+    report(2);
+    let mut counts: BTreeMap<FindingKind, u64> = FindingKind::ALL.iter().map(|&k| (k, 0)).collect();
+    for f in &findings {
+        *counts.entry(f.kind).or_default() += 1;
+    }
+    let mut used = settings.clone();
+    used.decode = result.pass.decode.clone();
+    Ok(Analysis {
+        dataset: meta,
+        settings: used,
+        pass: result.pass,
+        profile,
+        features: result.features,
+        findings,
+        counts,
+    })
+}

@@ -122,6 +122,14 @@ where
     tmp.as_file()
         .sync_all()
         .map_err(|e| DataError::io(path, "sync", e))?;
+    // Temp files are created 0600; an output is an ordinary file, readable like any other.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = tmp
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644));
+    }
     tmp.persist(path)
         .map_err(|e| DataError::io(path, "rename into place", e.error))?;
     Ok(())
@@ -171,6 +179,11 @@ impl AtomicDir {
     pub fn commit(mut self) -> Result<PathBuf> {
         let tmp = self.tmp.take().expect("commit called once");
         let src = tmp.keep();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o755));
+        }
         std::fs::rename(&src, &self.target).map_err(|e| {
             let _ = std::fs::remove_dir_all(&src);
             DataError::io(&self.target, "rename folder into place", e)
