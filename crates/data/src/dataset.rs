@@ -160,7 +160,9 @@ impl Split {
     /// Decodes every sample in parallel, in any order; each item carries its index, so one bad
     /// sample is one `Err` and the rest still arrive.
     pub fn par_samples(&self) -> impl ParallelIterator<Item = (usize, Result<Sample>)> + '_ {
-        (0..self.len()).into_par_iter().map(move |i| (i, self.get(i)))
+        (0..self.len())
+            .into_par_iter()
+            .map(move |i| (i, self.get(i)))
     }
 
     /// Loads the whole split into one contiguous H x W x C `u8` buffer plus labels (unlabelled

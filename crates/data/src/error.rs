@@ -43,7 +43,9 @@ pub enum DataError {
         n_labels: usize,
     },
     /// A label is outside the class list.
-    #[error("{path}: record {record}: label {label} is out of range (dataset has {classes} classes)")]
+    #[error(
+        "{path}: record {record}: label {label} is out of range (dataset has {classes} classes)"
+    )]
     LabelOutOfRange {
         path: PathBuf,
         record: u64,
@@ -93,10 +95,7 @@ pub enum DataError {
     Download { name: String, why: String },
     /// Feature compiled out.
     #[error("{what}: dlscope was built without the `{feature}` feature")]
-    FeatureDisabled {
-        what: String,
-        feature: &'static str,
-    },
+    FeatureDisabled { what: String, feature: &'static str },
 }
 
 impl DataError {

@@ -74,17 +74,15 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>> {
 pub fn refuse_input_overlap(out: &Path, inputs: &[&Path]) -> Result<()> {
     let resolve = |p: &Path| -> PathBuf {
         // The output may not exist yet: resolve its parent and keep the last component.
-        std::fs::canonicalize(p).unwrap_or_else(|_| {
-            match (p.parent(), p.file_name()) {
-                (Some(parent), Some(name)) => std::fs::canonicalize(if parent.as_os_str().is_empty() {
-                    Path::new(".")
-                } else {
-                    parent
-                })
-                .map(|d| d.join(name))
-                .unwrap_or_else(|_| p.to_path_buf()),
-                _ => p.to_path_buf(),
-            }
+        std::fs::canonicalize(p).unwrap_or_else(|_| match (p.parent(), p.file_name()) {
+            (Some(parent), Some(name)) => std::fs::canonicalize(if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            })
+            .map(|d| d.join(name))
+            .unwrap_or_else(|_| p.to_path_buf()),
+            _ => p.to_path_buf(),
         })
     };
     let o = resolve(out);

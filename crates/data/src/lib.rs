@@ -31,7 +31,9 @@ pub mod open;
 pub mod summary;
 pub mod verify;
 
-pub use dataset::{Dataset, Dense, Format, Sample, SampleId, SampleSource, Skipped, Split, Written};
+pub use dataset::{
+    Dataset, Dense, Format, Sample, SampleId, SampleSource, Skipped, Split, Written,
+};
 pub use error::{DataError, Result};
 pub use image::{Image, Shape};
 pub use open::open;

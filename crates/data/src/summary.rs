@@ -97,7 +97,11 @@ fn summarize_split(split: &Split, n_classes: usize) -> SplitSummary {
     if shape.is_none() && split.path(0).is_some() {
         let headers: Vec<Option<(u32, u32, u8)>> = (0..split.len())
             .into_par_iter()
-            .map(|i| split.path(i).and_then(|p| header(AsRef::<Path>::as_ref(&p))))
+            .map(|i| {
+                split
+                    .path(i)
+                    .and_then(|p| header(AsRef::<Path>::as_ref(&p)))
+            })
             .collect();
         let ok: Vec<(u32, u32, u8)> = headers.iter().flatten().copied().collect();
         unreadable = (headers.len() - ok.len()) as u64;
@@ -119,8 +123,7 @@ fn summarize_split(split: &Split, n_classes: usize) -> SplitSummary {
                 }
             }
             r.channels.sort_unstable();
-            if r.min_width == r.max_width && r.min_height == r.max_height && r.channels.len() == 1
-            {
+            if r.min_width == r.max_width && r.min_height == r.max_height && r.channels.len() == 1 {
                 shape = Some(Shape::new(h0, w0, c0));
             }
             sizes = Some(r);
@@ -221,7 +224,10 @@ mod tests {
         let s = summarize(&ds);
         assert_eq!(s.total_samples, 8);
         assert_eq!(s.splits[0].class_counts, vec![3, 1, 1]);
-        assert_eq!(s.splits[0].unlabelled, 1, "label 7 is out of the class list");
+        assert_eq!(
+            s.splits[0].unlabelled, 1,
+            "label 7 is out of the class list"
+        );
         assert_eq!(s.splits[0].imbalance_ratio, Some(3.0));
         assert_eq!(s.splits[1].class_counts, vec![0, 2, 0]);
         assert_eq!(s.classes[1].per_split, vec![1, 2]);
