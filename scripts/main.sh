@@ -14,3 +14,6 @@ echo "== dlscope info fashion-mnist"
 "$DL" info fashion-mnist
 echo "== dlscope verify fashion-mnist"
 "$DL" verify fashion-mnist
+echo "== dlscope analyze fashion-mnist --out $OUT/analysis"
+"$DL" analyze fashion-mnist --out "$OUT/analysis"
+echo "open $OUT/analysis/report.html in a browser for the full report"
