@@ -57,10 +57,7 @@ pub enum VisionError {
     Invalid(String),
     /// A part of the crate that was compiled out.
     #[error("{what}: dlscope-vision was built without the `{feature}` feature")]
-    FeatureDisabled {
-        what: String,
-        feature: &'static str,
-    },
+    FeatureDisabled { what: String, feature: &'static str },
     /// The burn backend failed (e.g. reading a tensor back from a device).
     #[error("burn backend: {0}")]
     Burn(String),

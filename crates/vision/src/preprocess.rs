@@ -240,8 +240,8 @@ impl Preprocess {
             Resize::CentralCrop { padding } => {
                 let frac = s as f64 / (s + padding as usize) as f64;
                 let c = (frac * w.min(h) as f64) as usize;
-                let top = (h - c + 1) / 2;
-                let left = (w - c + 1) / 2;
+                let top = (h - c).div_ceil(2);
+                let left = (w - c).div_ceil(2);
                 resize(&rgb.crop(left, top, c, c), s, s, self.filter)
             }
         }

@@ -146,19 +146,21 @@ pub fn resize(src: &Pixels, out_w: usize, out_h: usize, filter: Filter) -> Pixel
             b.0 -= first;
         }
         let mut tmp = vec![0u8; out_w * (last - first) * c];
-        tmp.par_chunks_exact_mut(out_w * c).enumerate().for_each(|(ty, row)| {
-            let srow = &src.data[(ty + first) * src.width * c..][..src.width * c];
-            for (x, &(xmin, xn)) in hb.iter().enumerate() {
-                let k = &hk[x * hks..][..xn];
-                for ch in 0..c {
-                    let mut ss: i64 = 1 << (PRECISION_BITS - 1);
-                    for (i, &kv) in k.iter().enumerate() {
-                        ss += i64::from(srow[(xmin + i) * c + ch]) * i64::from(kv);
+        tmp.par_chunks_exact_mut(out_w * c)
+            .enumerate()
+            .for_each(|(ty, row)| {
+                let srow = &src.data[(ty + first) * src.width * c..][..src.width * c];
+                for (x, &(xmin, xn)) in hb.iter().enumerate() {
+                    let k = &hk[x * hks..][..xn];
+                    for ch in 0..c {
+                        let mut ss: i64 = 1 << (PRECISION_BITS - 1);
+                        for (i, &kv) in k.iter().enumerate() {
+                            ss += i64::from(srow[(xmin + i) * c + ch]) * i64::from(kv);
+                        }
+                        row[x * c + ch] = clip8(ss);
                     }
-                    row[x * c + ch] = clip8(ss);
                 }
-            }
-        });
+            });
         Pixels {
             width: out_w,
             height: last - first,
@@ -173,17 +175,19 @@ pub fn resize(src: &Pixels, out_w: usize, out_h: usize, filter: Filter) -> Pixel
     }
     let w = tmp.width;
     let mut out = vec![0u8; w * out_h * c];
-    out.par_chunks_exact_mut(w * c).enumerate().for_each(|(y, row)| {
-        let (ymin, yn) = vb[y];
-        let k = &vk[y * vks..][..yn];
-        for (xc, o) in row.iter_mut().enumerate() {
-            let mut ss: i64 = 1 << (PRECISION_BITS - 1);
-            for (i, &kv) in k.iter().enumerate() {
-                ss += i64::from(tmp.data[(ymin + i) * w * c + xc]) * i64::from(kv);
+    out.par_chunks_exact_mut(w * c)
+        .enumerate()
+        .for_each(|(y, row)| {
+            let (ymin, yn) = vb[y];
+            let k = &vk[y * vks..][..yn];
+            for (xc, o) in row.iter_mut().enumerate() {
+                let mut ss: i64 = 1 << (PRECISION_BITS - 1);
+                for (i, &kv) in k.iter().enumerate() {
+                    ss += i64::from(tmp.data[(ymin + i) * w * c + xc]) * i64::from(kv);
+                }
+                *o = clip8(ss);
             }
-            *o = clip8(ss);
-        }
-    });
+        });
     Pixels {
         width: w,
         height: out_h,
@@ -207,7 +211,11 @@ fn clip8(ss: i64) -> u8 {
 /// Pillow's `precompute_coeffs` + `normalize_coeffs_8bpc` for a full-image box: per output
 /// position (first input index, count), the fixed-point weights, and the row stride of weights.
 #[allow(clippy::type_complexity)]
-fn coefficients(in_size: usize, out_size: usize, filter: Filter) -> (Vec<(usize, usize)>, Vec<i32>, usize) {
+fn coefficients(
+    in_size: usize,
+    out_size: usize,
+    filter: Filter,
+) -> (Vec<(usize, usize)>, Vec<i32>, usize) {
     let scale = in_size as f64 / out_size as f64;
     let filterscale = scale.max(1.0);
     let support = filter.support() * filterscale;
@@ -306,7 +314,10 @@ mod tests {
                 let (b, k, ks) = coefficients(i, o, f);
                 for (x, &(_, n)) in b.iter().enumerate() {
                     let s: i64 = k[x * ks..][..n].iter().map(|&v| i64::from(v)).sum();
-                    assert!((s - (1 << PRECISION_BITS)).abs() <= n as i64, "{i}->{o} {f}");
+                    assert!(
+                        (s - (1 << PRECISION_BITS)).abs() <= n as i64,
+                        "{i}->{o} {f}"
+                    );
                 }
             }
         }

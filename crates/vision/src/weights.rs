@@ -66,8 +66,8 @@ impl WeightFile {
         let file = std::fs::File::open(path).map_err(|e| VisionError::io(path, "open", e))?;
         // SAFETY: read-only map of an input file dlscope never writes; a file truncated by
         // another process meanwhile can raise SIGBUS, as with any mmap-based reader.
-        let map = unsafe { memmap2::Mmap::map(&file) }
-            .map_err(|e| VisionError::io(path, "mmap", e))?;
+        let map =
+            unsafe { memmap2::Mmap::map(&file) }.map_err(|e| VisionError::io(path, "mmap", e))?;
         let looks_pth = map.starts_with(b"PK\x03\x04")
             || map.first() == Some(&0x80)
             || (map.len() > 262 && &map[257..262] == b"ustar");
@@ -192,7 +192,9 @@ impl WeightFile {
                 data_start,
                 meta,
             } => {
-                let info = meta.info(name).ok_or_else(|| err("not in the file".into()))?;
+                let info = meta
+                    .info(name)
+                    .ok_or_else(|| err("not in the file".into()))?;
                 let (s, e) = info.data_offsets;
                 std::borrow::Cow::Borrowed(
                     map.get(data_start + s..data_start + e)
@@ -336,7 +338,12 @@ impl<'a> Weights<'a> {
                 ))
             }
         };
-        let sample = names.iter().take(4).cloned().collect::<Vec<_>>().join("', '");
+        let sample = names
+            .iter()
+            .take(4)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("', '");
         let hint = if hits == 0 {
             format!(
                 "none of the {} tensors the model needs is in the file, which holds {} tensors ('{}'{}); expected {} names",
@@ -402,12 +409,15 @@ impl<'a> Weights<'a> {
 
     /// The data of canonical tensor `name` as f32, row-major in the spec's shape.
     pub fn get(&self, name: &str) -> Result<Vec<f32>> {
-        let full = self.names.get(name).ok_or_else(|| VisionError::MissingTensor {
-            path: self.file.path().to_path_buf(),
-            name: name.to_string(),
-            naming: self.naming,
-            hint: "the model asked for a tensor it did not declare".into(),
-        })?;
+        let full = self
+            .names
+            .get(name)
+            .ok_or_else(|| VisionError::MissingTensor {
+                path: self.file.path().to_path_buf(),
+                name: name.to_string(),
+                naming: self.naming,
+                hint: "the model asked for a tensor it did not declare".into(),
+            })?;
         self.file.read_f32(full)
     }
 }
@@ -466,10 +476,7 @@ pub fn find_weights(
         }
     }
     let looked = match &dir {
-        Some(d) => format!(
-            "{} has no {model}.safetensors or {model}.pth",
-            d.display()
-        ),
+        Some(d) => format!("{} has no {model}.safetensors or {model}.pth", d.display()),
         None => format!("${MODELS_ENV} is not set"),
     };
     Err(VisionError::WeightsNotFound {

@@ -178,7 +178,10 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     if args.list_models {
         for m in models::REGISTRY {
-            println!("{:<20} {}\n{:<20} default preprocessing: {}", m.name, m.summary, "", m.preprocess);
+            println!(
+                "{:<20} {}\n{:<20} default preprocessing: {}",
+                m.name, m.summary, "", m.preprocess
+            );
         }
         return Ok(());
     }
@@ -191,7 +194,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         preprocess: pre,
     };
     let model = args.model_args.load(info)?;
-    let out = dlscope_vision::cpu::with_threads(args.model_args.threads, || classify_all(&args, model.as_ref(), &opts))??;
+    let out = dlscope_vision::cpu::with_threads(args.model_args.threads, || {
+        classify_all(&args, model.as_ref(), &opts)
+    })??;
 
     for f in &out.failures {
         eprintln!("error: {}: {}", f.file, f.error);
@@ -212,7 +217,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     if let Some(path) = &args.out {
-        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
             classify::write_json(&out.results, path)?;
         } else {
             classify::write_csv(&out.results, path)?;
@@ -283,7 +291,9 @@ fn classify_all(
     if files.len() <= opts.batch_size {
         pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let mut out = classify::run(model, &Source::Files(files), opts, &mut |d| pb.set_position(d as u64))?;
+    let mut out = classify::run(model, &Source::Files(files), opts, &mut |d| {
+        pb.set_position(d as u64)
+    })?;
     pb.finish_and_clear();
     out.failures.extend(missing);
     Ok(out)

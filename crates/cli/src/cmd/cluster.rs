@@ -114,7 +114,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .unwrap_or(default_features)
         .parse()?;
     if args.out.exists() {
-        bail!("{}: already exists; choose a new output folder", args.out.display());
+        bail!(
+            "{}: already exists; choose a new output folder",
+            args.out.display()
+        );
     }
     let cfg = ClusterConfig {
         method,
@@ -151,7 +154,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             s.load_seconds,
             s.feature_seconds,
             s.fit_seconds,
-            s.iterations.map_or(String::new(), |i| format!(", {i} iterations"))
+            s.iterations
+                .map_or(String::new(), |i| format!(", {i} iterations"))
         );
         println!("  wrote {}", dir.display());
     }

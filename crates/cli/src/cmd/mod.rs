@@ -4,10 +4,17 @@
 use clap::{Parser, Subcommand};
 
 pub mod analyze;
+pub mod classify;
+pub mod cluster;
 pub mod common;
 pub mod datasets;
+pub mod embed;
+pub mod evaluate;
 pub mod fetch;
 pub mod info;
+pub mod predict;
+pub mod reduce;
+pub mod train;
 pub mod verify;
 
 /// Find out what is in a deep-learning dataset, what is wrong with it, and train on it.
@@ -20,8 +27,6 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Profile a dataset and find duplicates, leaks, outliers and image issues; writes CSV/JSON/HTML reports.
-    Analyze(analyze::Args),
     /// The dataset catalog, and which datasets are available on this machine.
     Datasets(datasets::Args),
     /// Download catalog datasets (mirrors, resume, checksums).
@@ -30,14 +35,37 @@ pub enum Command {
     Info(info::Args),
     /// Decode every sample once and list the ones that fail.
     Verify(verify::Args),
+    /// Profile a dataset and find duplicates, leaks, outliers and image issues; writes CSV/JSON/HTML reports.
+    Analyze(analyze::Args),
+    /// Train a model (the Keras MNIST MLP by default, or a CNN) and write a run folder.
+    Train(train::Args),
+    /// Evaluate a trained run on a dataset split.
+    Evaluate(evaluate::Args),
+    /// Top-k predictions of a trained run for image files.
+    Predict(predict::Args),
+    /// Classify images with a pretrained ImageNet model (VGG16, EfficientNet-Lite0).
+    Classify(classify::Args),
+    /// Penultimate-layer embeddings of a dataset from a pretrained ImageNet model.
+    Embed(embed::Args),
+    /// Cluster a dataset (k-means, agglomerative, DBSCAN/HDBSCAN) on pixels or PCA features.
+    Cluster(cluster::Args),
+    /// Write a reduced dataset (random, systematic, stratified, prototypes, duplicate-aware).
+    Reduce(reduce::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Analyze(a) => analyze::run(a),
         Command::Datasets(a) => datasets::run(a),
         Command::Fetch(a) => fetch::run(a),
         Command::Info(a) => info::run(a),
         Command::Verify(a) => verify::run(a),
+        Command::Analyze(a) => analyze::run(a),
+        Command::Train(a) => train::run(a),
+        Command::Evaluate(a) => evaluate::run(a),
+        Command::Predict(a) => predict::run(a),
+        Command::Classify(a) => classify::run(a),
+        Command::Embed(a) => embed::run(a),
+        Command::Cluster(a) => cluster::run(a),
+        Command::Reduce(a) => reduce::run(a),
     }
 }

@@ -65,7 +65,9 @@ fn image_format(s: &str) -> anyhow::Result<ImageFormat> {
         return Ok(ImageFormat::Png);
     }
     if let Some(q) = s.strip_prefix("jpeg:").or_else(|| s.strip_prefix("jpg:")) {
-        let quality: u8 = q.parse().with_context(|| format!("bad JPEG quality '{q}'"))?;
+        let quality: u8 = q
+            .parse()
+            .with_context(|| format!("bad JPEG quality '{q}'"))?;
         if (1..=100).contains(&quality) {
             return Ok(ImageFormat::Jpeg { quality });
         }
@@ -85,7 +87,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         bail!("--fraction must be in (0, 1], not {}", args.fraction);
     }
     if args.out.exists() {
-        bail!("{}: already exists; choose a new output folder", args.out.display());
+        bail!(
+            "{}: already exists; choose a new output folder",
+            args.out.display()
+        );
     }
     let cfg = ReduceConfig {
         strategy,
@@ -117,7 +122,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             println!("  {}: {} -> {}{}", c.split, c.before, c.after, dup);
         }
         if !written.skipped.is_empty() {
-            println!("  {} samples could not be written (see summary.json)", written.skipped.len());
+            println!(
+                "  {} samples could not be written (see summary.json)",
+                written.skipped.len()
+            );
         }
         println!("  wrote {} ({} samples)", dir.display(), written.samples);
     }

@@ -1,0 +1,11 @@
+//! Integration tests of dlscope-ml, by topic: real Fashion-MNIST, and the whole-dataset
+//! pipelines (cluster, reduce) on small generated datasets.
+
+#[path = "ml/fashion.rs"]
+mod fashion;
+#[path = "ml/fixture.rs"]
+mod fixture;
+#[path = "common/fmnist.rs"]
+mod fmnist;
+#[path = "ml/pipeline.rs"]
+mod pipeline;

@@ -1,0 +1,7 @@
+//! Integration tests of dlscope-nn, on real Fashion-MNIST where it matters.
+
+mod checkpoint;
+mod errors;
+mod fast_path;
+mod training;
+mod util;
