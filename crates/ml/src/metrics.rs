@@ -7,10 +7,8 @@ use std::hash::Hash;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rayon::prelude::*;
 
 use crate::error::{MlError, Result};
-use crate::kernels;
 use crate::matrix::MatRef;
 
 /// Co-occurrence counts of two labelings, with labels mapped to dense indices in order of
@@ -226,15 +224,16 @@ fn silhouette_full(x: MatRef<'_>, lab: &[usize]) -> Result<f64> {
     for &l in lab {
         size[l] += 1;
     }
-    let data = x.as_slice();
-    let s: Vec<f64> = (0..n)
-        .into_par_iter()
-        .map_init(
-            || (vec![0.0f32; n], vec![0.0f64; k]),
-            |(dist, per), i| {
-                kernels::sq_dists(x.row(i), data, dist);
+    // Distances a block of rows at a time (one GEMM per block, see `neighbors`).
+    let prep = crate::neighbors::prepare(x);
+    let s: Vec<f64> = crate::neighbors::map_blocks(&prep, |start, _, dist| {
+        let mut per = vec![0.0f64; k];
+        dist.chunks_exact(n)
+            .enumerate()
+            .map(|(r, row)| {
+                let i = start + r;
                 per.fill(0.0);
-                for (&dv, &l) in dist.iter().zip(lab) {
+                for (&dv, &l) in row.iter().zip(lab) {
                     per[l] += (dv.max(0.0) as f64).sqrt();
                 }
                 let own = lab[i];
@@ -252,10 +251,20 @@ fn silhouette_full(x: MatRef<'_>, lab: &[usize]) -> Result<f64> {
                 } else {
                     0.0
                 }
-            },
-        )
-        .collect();
+            })
+            .collect::<Vec<f64>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect();
     Ok(s.iter().sum::<f64>() / n as f64)
+}
+
+/// The silhouette sample size that keeps its `s^2 d` distance work under about `2e10`
+/// multiply-adds (a second or two): `min(requested, sqrt(2e10 / d))`.
+pub fn silhouette_budget(requested: usize, d: usize) -> usize {
+    let cap = (2e10 / d.max(1) as f64).sqrt() as usize;
+    requested.min(cap.max(2))
 }
 
 #[cfg(test)]

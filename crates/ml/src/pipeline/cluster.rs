@@ -62,7 +62,8 @@ pub struct ClusterConfig {
     /// Splits to use (`None`: all, concatenated).
     pub splits: Option<Vec<String>>,
     pub seed: u64,
-    /// Rows sampled for the silhouette (`O(s^2)`); 0 disables it.
+    /// Rows sampled for the silhouette (`O(s^2 d)`; capped by [`metrics::silhouette_budget`]);
+    /// 0 disables it.
     pub silhouette_sample: usize,
 }
 
@@ -90,6 +91,7 @@ pub struct ClusterSummary {
     /// Mean silhouette over a seeded sample of clustered rows; `null` with fewer than 2
     /// clusters.
     pub silhouette: Option<f64>,
+    /// Rows the silhouette was computed on.
     pub silhouette_sample: usize,
     /// Share of variance kept by the PCA features.
     pub explained_variance: Option<f64>,
@@ -207,10 +209,11 @@ fn score(l: &Loaded, x: MatRef<'_>, labels: &[i32], cfg: &ClusterConfig) -> Resu
         ),
         None => (None, None, None),
     };
+    let sample = metrics::silhouette_budget(cfg.silhouette_sample, x.cols()).min(clustered.len());
     let silhouette = if cfg.silhouette_sample > 0 && n_clusters >= 2 {
         let sub = x.select_rows(&clustered);
         let lab: Vec<i32> = clustered.iter().map(|&i| labels[i]).collect();
-        metrics::silhouette_score(sub.view(), &lab, Some(cfg.silhouette_sample), cfg.seed).ok()
+        metrics::silhouette_score(sub.view(), &lab, Some(sample), cfg.seed).ok()
     } else {
         None
     };
@@ -230,7 +233,7 @@ fn score(l: &Loaded, x: MatRef<'_>, labels: &[i32], cfg: &ClusterConfig) -> Resu
         nmi,
         purity,
         silhouette,
-        silhouette_sample: cfg.silhouette_sample.min(clustered.len()),
+        silhouette_sample: if silhouette.is_some() { sample } else { 0 },
         explained_variance: None,
         seed: cfg.seed,
         seconds: 0.0,

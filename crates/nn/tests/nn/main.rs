@@ -3,5 +3,6 @@
 mod checkpoint;
 mod errors;
 mod fast_path;
+mod folders;
 mod training;
 mod util;

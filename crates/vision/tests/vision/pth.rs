@@ -14,11 +14,17 @@ fn crc32(data: &[u8]) -> u32 {
     for (i, t) in table.iter_mut().enumerate() {
         let mut c = i as u32;
         for _ in 0..8 {
-            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            c = if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
         }
         *t = c;
     }
-    !data.iter().fold(!0u32, |c, &b| table[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8))
+    !data.iter().fold(!0u32, |c, &b| {
+        table[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
+    })
 }
 
 /// A zip archive of stored (uncompressed) entries.
@@ -135,7 +141,10 @@ fn write_pth(src: &Path, dst: &Path) {
         if name.ends_with("running_var") {
             // PyTorch's BatchNorm also saves num_batches_tracked (int64 scalar); unused.
             let nbt = name.replace("running_var", "num_batches_tracked");
-            entries.push((format!("archive/data/{}", tensors.len()), 0i64.to_le_bytes().to_vec()));
+            entries.push((
+                format!("archive/data/{}", tensors.len()),
+                0i64.to_le_bytes().to_vec(),
+            ));
             tensors.push((nbt, "LongStorage", vec![]));
         }
     }
@@ -158,6 +167,11 @@ fn a_pytorch_zip_checkpoint_loads_like_the_safetensors_copy() {
     assert!(d <= 1e-3, ".pth: max |dlogit| {d}");
 
     // The same file as VGG16: the first tensor VGG needs is named as missing.
-    let e = models::load(models::find("vgg16").unwrap(), &pth, &Engine::Cpu).err().unwrap();
-    assert!(e.to_string().contains("'features.0.weight' is missing"), "{e}");
+    let e = models::load(models::find("vgg16").unwrap(), &pth, &Engine::Cpu)
+        .err()
+        .unwrap();
+    assert!(
+        e.to_string().contains("'features.0.weight' is missing"),
+        "{e}"
+    );
 }
