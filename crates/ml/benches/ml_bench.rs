@@ -11,9 +11,6 @@
 //! 50 components: `ward` (10 clusters), `dbscan` (eps 3.0, min_samples 10) and `hdbscan`
 //! (min_cluster_size 25). Each line has the wall time in seconds and the quality numbers.
 
-#[path = "../tests/common/fmnist.rs"]
-mod fmnist;
-
 use std::time::Instant;
 
 use dlscope_ml::density::{Dbscan, DbscanParams, Hdbscan, HdbscanParams};
@@ -31,10 +28,22 @@ fn main() {
         .filter(|a| !a.starts_with('-'))
         .collect();
     let on = |name: &str| wanted.is_empty() || wanted.iter().any(|w| name.starts_with(w.as_str()));
-    let Some((pixels, labels)) = fmnist::all() else {
-        eprintln!("Fashion-MNIST not found under {}", fmnist::DIR);
-        std::process::exit(2);
+    let ds = match dlscope_data::open("fashion-mnist") {
+        Ok(ds) => ds,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
     };
+    let (mut pixels, mut labels) = (Vec::new(), Vec::new());
+    for split in ["train", "test"] {
+        let d = ds
+            .split(split)
+            .and_then(|s| s.to_dense())
+            .expect("readable split");
+        pixels.extend_from_slice(&d.pixels);
+        labels.extend_from_slice(&d.labels);
+    }
     let t = Instant::now();
     let x = Matrix::from_pixels(&pixels, 784).expect("784-byte images");
     let load = t.elapsed().as_secs_f64();

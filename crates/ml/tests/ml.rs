@@ -5,7 +5,5 @@
 mod fashion;
 #[path = "ml/fixture.rs"]
 mod fixture;
-#[path = "common/fmnist.rs"]
-mod fmnist;
 #[path = "ml/pipeline.rs"]
 mod pipeline;

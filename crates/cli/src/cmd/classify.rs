@@ -193,6 +193,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         batch_size: args.model_args.batch_size,
         preprocess: pre,
     };
+    if let Some(path) = &args.out {
+        let inputs: Vec<&std::path::Path> = args.images.iter().map(PathBuf::as_path).collect();
+        dlscope_data::io::refuse_input_overlap(path, &inputs)?;
+    }
     let model = args.model_args.load(info)?;
     let out = dlscope_vision::cpu::with_threads(args.model_args.threads, || {
         classify_all(&args, model.as_ref(), &opts)

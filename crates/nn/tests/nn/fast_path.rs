@@ -113,3 +113,39 @@ fn keras_mlp_matches_burn_on_a_real_sized_batch() {
     let spec = ModelSpec::new(Arch::mlp(), Shape::new(28, 28, 1), 10).unwrap();
     check(spec, 128);
 }
+
+#[test]
+fn burn_engine_trains_with_the_same_optimizer() {
+    // Bright versus dark 4x4 images: separable in a few epochs.
+    let shape = Shape::new(4, 4, 1);
+    let mut data = tiny(shape, 64, 2, 8);
+    for (i, px) in data.pixels.chunks_mut(16).enumerate() {
+        let bright = data.labels[i] == 1;
+        for p in px.iter_mut() {
+            *p = if bright { 128 + *p / 2 } else { *p / 2 };
+        }
+    }
+    let config = dlscope_nn::TrainConfig {
+        arch: Arch::Mlp { hidden: vec![8] },
+        batch_size: 16,
+        optimizer: dlscope_nn::OptimizerConfig::by_name("adam")
+            .unwrap()
+            .with_learning_rate(0.01),
+        ..Default::default()
+    };
+    let engine = Engine::Burn(Device::flex());
+    let mut t = dlscope_nn::Trainer::new(&config, names(2), "train", &data).unwrap();
+    t.fit("train", &data, 10, &engine, 1, &mut |_| {}).unwrap();
+    assert_eq!(t.optimizer.iterations(), 40);
+    assert!(t.history[9].loss < t.history[0].loss, "{:?}", t.history);
+    let eval = t.model.evaluate("train", &data, &engine, 1).unwrap();
+    assert!(eval.accuracy > 0.9, "{}", eval.accuracy);
+    // Same weights, other engine: same predictions.
+    assert_eq!(
+        t.model
+            .evaluate("train", &data, &Engine::Cpu, 1)
+            .unwrap()
+            .confusion,
+        eval.confusion
+    );
+}

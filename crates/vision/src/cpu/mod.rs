@@ -11,11 +11,13 @@
 //! (`RAYON_NUM_THREADS`, or a pool the caller installs).
 
 pub mod conv;
+pub mod depthwise;
 pub mod linear;
 pub mod pool;
 mod simd;
 
-pub use conv::{BatchNorm, Conv2d, Depthwise};
+pub use conv::{BatchNorm, Conv2d};
+pub use depthwise::Depthwise;
 pub use linear::Linear;
 
 use std::sync::Mutex;
@@ -205,7 +207,8 @@ impl Padding {
     /// (output size, padding before) along one axis of size `n`.
     pub fn resolve(self, n: usize, k: usize, s: usize) -> (usize, usize) {
         match self {
-            Padding::Symmetric(p) => ((n + 2 * p).saturating_sub(k) / s + 1, p),
+            Padding::Symmetric(p) if n + 2 * p < k => (0, p),
+            Padding::Symmetric(p) => ((n + 2 * p - k) / s + 1, p),
             Padding::TfSame => {
                 let out = n.div_ceil(s);
                 let total = ((out.max(1) - 1) * s + k).saturating_sub(n);

@@ -11,17 +11,15 @@
 //! square crop of 224/256 of the shorter side, Pillow bicubic to 224 x 224, `(x - 127) / 128`.
 //! Embeddings are the 1280 values after the head convolution and global average pooling.
 
-use burn::module::{Module, Param, RunningState};
-use burn::nn::conv::Conv2d as BurnConv2d;
-use burn::nn::{
-    BatchNorm as BurnBatchNorm, BatchNormConfig, Linear as BurnLinear, PaddingConfig2d,
-};
+use burn::module::{Module, Param};
+use burn::nn::Linear as BurnLinear;
 use burn::tensor::activation::relu6;
 use burn::tensor::{Device, Tensor};
 use rayon::prelude::*;
 
+use super::blocks::{cpu_conv, cpu_depthwise, ConvBn, ConvBnAt};
 use super::{burn_input, burn_tensor, burn_values, Classifier, Engine, ModelInfo};
-use crate::cpu::{self, pool, Act, Activation, BatchNorm, Padding};
+use crate::cpu::{self, pool, Act, Activation, Padding};
 use crate::error::Result;
 use crate::preprocess::{Batch, Normalize, Preprocess, Resize};
 use crate::resample::Filter;
@@ -196,28 +194,67 @@ fn load(info: &'static ModelInfo, w: &Weights, engine: &Engine) -> Result<Box<dy
     }
 }
 
-/// The four batch-norm tensors under `prefix`.
-struct BnData([Vec<f32>; 4]);
+/// A layer of the network in the weights (TF SAME padding, eps 1e-3 everywhere).
+fn layer(conv: String, bn: String, shape: [usize; 4], groups: usize, stride: usize) -> ConvBnAt {
+    ConvBnAt {
+        conv,
+        bn,
+        shape,
+        groups,
+        stride,
+        pad: Padding::TfSame,
+        eps: BN_EPS,
+    }
+}
 
-impl BnData {
-    fn read(w: &Weights, prefix: &str) -> Result<BnData> {
-        let g = |p: &str| w.get(&format!("{prefix}.{p}"));
-        Ok(BnData([
-            g("weight")?,
-            g("bias")?,
-            g("running_mean")?,
-            g("running_var")?,
-        ]))
-    }
-    fn view(&self) -> BatchNorm<'_> {
-        BatchNorm {
-            gamma: &self.0[0],
-            beta: &self.0[1],
-            mean: &self.0[2],
-            var: &self.0[3],
-            eps: BN_EPS,
-        }
-    }
+fn stem_at() -> ConvBnAt {
+    layer(
+        "_conv_stem.weight".into(),
+        "_bn0".into(),
+        [STEM, 3, 3, 3],
+        1,
+        2,
+    )
+}
+
+fn head_at() -> ConvBnAt {
+    let last = STAGES[STAGES.len() - 1].4;
+    layer(
+        "_conv_head.weight".into(),
+        "_bn1".into(),
+        [HEAD, last, 1, 1],
+        1,
+        1,
+    )
+}
+
+/// The layers of block `_blocks.n`: (expand, depthwise, project).
+fn block_at(n: usize, b: &BlockCfg) -> (Option<ConvBnAt>, ConvBnAt, ConvBnAt) {
+    let p = format!("_blocks.{n}");
+    let expand = (b.expand != 1).then(|| {
+        layer(
+            format!("{p}._expand_conv.weight"),
+            format!("{p}._bn0"),
+            [b.mid(), b.cin, 1, 1],
+            1,
+            1,
+        )
+    });
+    let dw = layer(
+        format!("{p}._depthwise_conv.weight"),
+        format!("{p}._bn1"),
+        [b.mid(), 1, b.k, b.k],
+        b.mid(),
+        b.stride,
+    );
+    let project = layer(
+        format!("{p}._project_conv.weight"),
+        format!("{p}._bn2"),
+        [b.cout, b.mid(), 1, 1],
+        1,
+        1,
+    );
+    (expand, dw, project)
 }
 
 struct CpuBlock {
@@ -237,113 +274,33 @@ struct LiteCpu {
     fc: cpu::Linear,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn conv_bn(
-    w: &Weights,
-    conv: &str,
-    bn: &str,
-    cout: usize,
-    cin: usize,
-    k: usize,
-    stride: usize,
-    act: Activation,
-) -> Result<cpu::Conv2d> {
-    let bn = BnData::read(w, bn)?;
-    cpu::Conv2d::new(
-        &w.get(conv)?,
-        cout,
-        cin,
-        k,
-        None,
-        Some(&bn.view()),
-        stride,
-        Padding::TfSame,
-        act,
-    )
-}
-
 impl LiteCpu {
     fn new(info: &'static ModelInfo, w: &Weights) -> Result<LiteCpu> {
-        let stem = conv_bn(
-            w,
-            "_conv_stem.weight",
-            "_bn0",
-            STEM,
-            3,
-            3,
-            2,
-            Activation::Relu6,
-        )?;
         let mut out = Vec::new();
         for (n, b) in blocks().iter().enumerate() {
-            let p = format!("_blocks.{n}");
-            let expand = if b.expand != 1 {
-                Some(conv_bn(
-                    w,
-                    &format!("{p}._expand_conv.weight"),
-                    &format!("{p}._bn0"),
-                    b.mid(),
-                    b.cin,
-                    1,
-                    1,
-                    Activation::Relu6,
-                )?)
-            } else {
-                None
-            };
-            let bn1 = BnData::read(w, &format!("{p}._bn1"))?;
-            let dw = cpu::Depthwise::new(
-                &w.get(&format!("{p}._depthwise_conv.weight"))?,
-                b.mid(),
-                b.k,
-                None,
-                Some(&bn1.view()),
-                b.stride,
-                Padding::TfSame,
-                Activation::Relu6,
-            )?;
-            let project = conv_bn(
-                w,
-                &format!("{p}._project_conv.weight"),
-                &format!("{p}._bn2"),
-                b.cout,
-                b.mid(),
-                1,
-                1,
-                Activation::None,
-            )?;
+            let (expand, dw, project) = block_at(n, b);
             out.push(CpuBlock {
-                expand,
-                dw,
-                project,
+                expand: expand
+                    .map(|e| cpu_conv(w, &e, Activation::Relu6))
+                    .transpose()?,
+                dw: cpu_depthwise(w, &dw, Activation::Relu6)?,
+                project: cpu_conv(w, &project, Activation::None)?,
                 residual: b.residual(),
             });
         }
-        let last = STAGES[STAGES.len() - 1].4;
-        let head = conv_bn(
-            w,
-            "_conv_head.weight",
-            "_bn1",
-            HEAD,
-            last,
-            1,
-            1,
-            Activation::Relu6,
-        )?;
-        let fc = cpu::Linear::new(
-            w.get("_fc.weight")?,
-            w.get("_fc.bias")?,
-            HEAD,
-            CLASSES,
-            Activation::None,
-        )?;
         Ok(LiteCpu {
             info,
             naming: w.naming(),
-            stem,
+            stem: cpu_conv(w, &stem_at(), Activation::Relu6)?,
             blocks: out,
-            head,
-            fc,
+            head: cpu_conv(w, &head_at(), Activation::Relu6)?,
+            fc: cpu::Linear::new(
+                w.get("_fc.weight")?,
+                w.get("_fc.bias")?,
+                HEAD,
+                CLASSES,
+                Activation::None,
+            )?,
         })
     }
 
@@ -397,57 +354,6 @@ impl Classifier for LiteCpu {
     }
 }
 
-/// A convolution (no bias) followed by a batch norm, as a burn module.
-#[derive(Module, Debug)]
-pub struct ConvBn {
-    pub conv: BurnConv2d,
-    pub bn: BurnBatchNorm,
-}
-
-impl ConvBn {
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        w: &Weights,
-        conv: &str,
-        bn: &str,
-        shape: [usize; 4],
-        groups: usize,
-        stride: usize,
-        device: &Device,
-    ) -> Result<ConvBn> {
-        let [cout, _, k, _] = shape;
-        let mut norm = BatchNormConfig::new(cout).with_epsilon(BN_EPS).init(device);
-        let t = |name: &str| -> Result<Tensor<1>> {
-            Ok(burn_tensor(w.get(&format!("{bn}.{name}"))?, [cout], device))
-        };
-        norm.gamma = Param::from_tensor(t("weight")?);
-        norm.beta = Param::from_tensor(t("bias")?);
-        norm.running_mean = RunningState::new(t("running_mean")?);
-        norm.running_var = RunningState::new(t("running_var")?);
-        Ok(ConvBn {
-            conv: BurnConv2d {
-                weight: Param::from_tensor(burn_tensor(w.get(conv)?, shape, device)),
-                bias: None,
-                stride: [stride, stride],
-                kernel_size: [k, k],
-                dilation: [1, 1],
-                groups,
-                // burn's `Same` is TensorFlow's: the smaller half of the padding goes first.
-                padding: if k == 1 && stride == 1 {
-                    PaddingConfig2d::Valid
-                } else {
-                    PaddingConfig2d::Same
-                },
-            },
-            bn: norm,
-        })
-    }
-
-    fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(self.conv.forward(x))
-    }
-}
-
 /// One MBConv block as a burn module.
 #[derive(Module, Debug)]
 pub struct MbConv {
@@ -469,64 +375,16 @@ pub struct EfficientNetLiteModule {
 impl EfficientNetLiteModule {
     /// Builds the module from resolved weights (canonical lukemelas names).
     pub fn new(w: &Weights, device: &Device) -> Result<EfficientNetLiteModule> {
-        let stem = ConvBn::new(
-            w,
-            "_conv_stem.weight",
-            "_bn0",
-            [STEM, 3, 3, 3],
-            1,
-            2,
-            device,
-        )?;
         let mut out = Vec::new();
         for (n, b) in blocks().iter().enumerate() {
-            let p = format!("_blocks.{n}");
-            let expand = if b.expand != 1 {
-                Some(ConvBn::new(
-                    w,
-                    &format!("{p}._expand_conv.weight"),
-                    &format!("{p}._bn0"),
-                    [b.mid(), b.cin, 1, 1],
-                    1,
-                    1,
-                    device,
-                )?)
-            } else {
-                None
-            };
+            let (expand, dw, project) = block_at(n, b);
             out.push(MbConv {
-                expand,
-                depthwise: ConvBn::new(
-                    w,
-                    &format!("{p}._depthwise_conv.weight"),
-                    &format!("{p}._bn1"),
-                    [b.mid(), 1, b.k, b.k],
-                    b.mid(),
-                    b.stride,
-                    device,
-                )?,
-                project: ConvBn::new(
-                    w,
-                    &format!("{p}._project_conv.weight"),
-                    &format!("{p}._bn2"),
-                    [b.cout, b.mid(), 1, 1],
-                    1,
-                    1,
-                    device,
-                )?,
+                expand: expand.map(|e| ConvBn::new(w, &e, device)).transpose()?,
+                depthwise: ConvBn::new(w, &dw, device)?,
+                project: ConvBn::new(w, &project, device)?,
                 residual: b.residual(),
             });
         }
-        let last = STAGES[STAGES.len() - 1].4;
-        let head = ConvBn::new(
-            w,
-            "_conv_head.weight",
-            "_bn1",
-            [HEAD, last, 1, 1],
-            1,
-            1,
-            device,
-        )?;
         let fw: Tensor<2> = burn_tensor(w.get("_fc.weight")?, [CLASSES, HEAD], device);
         let fc = BurnLinear {
             weight: Param::from_tensor(fw.transpose()),
@@ -537,9 +395,9 @@ impl EfficientNetLiteModule {
             ))),
         };
         Ok(EfficientNetLiteModule {
-            stem,
+            stem: ConvBn::new(w, &stem_at(), device)?,
             blocks: out,
-            head,
+            head: ConvBn::new(w, &head_at(), device)?,
             fc,
         })
     }

@@ -15,6 +15,7 @@
 //! println!("{} reads {} names", info.name, model.naming());
 //! ```
 
+pub mod blocks;
 pub mod efficientnet_lite;
 pub mod vgg;
 

@@ -280,6 +280,17 @@ impl VggCpu {
     }
 }
 
+/// Five 2x2 poolings need at least 32 x 32 pixels.
+fn check_input(x: &Batch) -> Result<()> {
+    if x.height < 32 || x.width < 32 {
+        return Err(crate::VisionError::Invalid(format!(
+            "VGG needs inputs of at least 32x32 pixels, got {}x{}",
+            x.height, x.width
+        )));
+    }
+    Ok(())
+}
+
 impl Classifier for VggCpu {
     fn info(&self) -> &'static ModelInfo {
         self.info
@@ -288,9 +299,11 @@ impl Classifier for VggCpu {
         self.naming
     }
     fn logits(&self, x: &Batch) -> Result<Vec<f32>> {
+        check_input(x)?;
         Ok(self.fc[2].forward(&self.hidden(x), x.n))
     }
     fn embed(&self, x: &Batch) -> Result<Vec<f32>> {
+        check_input(x)?;
         Ok(self.hidden(x))
     }
 }
@@ -384,9 +397,11 @@ impl Classifier for VggBurn {
         self.naming
     }
     fn logits(&self, x: &Batch) -> Result<Vec<f32>> {
+        check_input(x)?;
         burn_values(self.module.forward(burn_input(x, &self.device)))
     }
     fn embed(&self, x: &Batch) -> Result<Vec<f32>> {
+        check_input(x)?;
         burn_values(self.module.hidden(burn_input(x, &self.device)))
     }
 }

@@ -149,4 +149,7 @@ fn vgg16_matches_torchvision_logits_on_both_engines_and_namings() {
         emb.iter().all(|&v| v >= 0.0),
         "fc2 embeddings come after ReLU"
     );
+    let tiny = Batch::new(1, 16, 16, vec![0.0; 3 * 16 * 16]).unwrap();
+    let e = m.logits(&tiny).unwrap_err().to_string();
+    assert!(e.contains("at least 32x32"), "{e}");
 }
