@@ -151,6 +151,7 @@ constant              0
 grayscale             0
 odd_size              0
 odd_aspect_ratio      0
+label_issue           0
 total                 4
 
 class balance (largest / smallest class):

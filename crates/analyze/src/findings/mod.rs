@@ -52,10 +52,14 @@ pub enum FindingKind {
     OddSize,
     /// Aspect ratio far from the typical one; score is |log2(aspect / median aspect)|.
     OddAspectRatio,
+    /// The given label is likely wrong (confident learning over out-of-sample predicted
+    /// probabilities); `suggested_label` holds the likely right one. Score is the ranking
+    /// score (lower self-confidence ranks first, so score is `1 - self_confidence`).
+    LabelIssue,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 14] = [
+    pub const ALL: [FindingKind; 15] = [
         FindingKind::Unreadable,
         FindingKind::ExactDuplicate,
         FindingKind::NearDuplicate,
@@ -70,6 +74,7 @@ impl FindingKind {
         FindingKind::Grayscale,
         FindingKind::OddSize,
         FindingKind::OddAspectRatio,
+        FindingKind::LabelIssue,
     ];
 
     /// The snake_case name used in reports.
@@ -89,6 +94,7 @@ impl FindingKind {
             FindingKind::Grayscale => "grayscale",
             FindingKind::OddSize => "odd_size",
             FindingKind::OddAspectRatio => "odd_aspect_ratio",
+            FindingKind::LabelIssue => "label_issue",
         }
     }
 
@@ -126,6 +132,9 @@ pub struct Finding {
     pub group: Option<u64>,
     pub score: f64,
     pub detail: String,
+    /// For `label_issue`: the label the model suggests instead of `label`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggested_label: Option<u32>,
 }
 
 /// A finding before its sample id is looked up: `row` is the feature-table position.
@@ -189,6 +198,7 @@ pub fn find(
                 group: f.group,
                 score: f.score,
                 detail: f.detail,
+                suggested_label: None,
             }
         })
         .collect();

@@ -406,8 +406,10 @@ pub fn score(a: &Analysis, truth: &Truth) -> BTreeMap<K, (usize, usize, usize, u
         flagged.entry(f.kind).or_default().insert(file_name(&f.id));
     }
     let empty = HashSet::new();
+    // Label issues come from a model (`dlscope labels`), not from the pixel pass judged here.
     K::ALL
         .iter()
+        .filter(|&&k| k != K::LabelIssue)
         .map(|&k| {
             let pos = truth.positive.get(&k).unwrap_or(&empty);
             let dc = truth.dont_care.get(&k).unwrap_or(&empty);

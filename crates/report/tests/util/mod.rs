@@ -111,6 +111,7 @@ pub fn finding(
         group,
         score,
         detail: detail.into(),
+        suggested_label: None,
     }
 }
 
