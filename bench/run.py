@@ -1,14 +1,24 @@
 #!/usr/bin/env python3
 """Side-by-side runner: dlscope against its peers on the same machine, in the same run.
 
-    python3 bench/run.py read [--repeat 5]
+    python3 bench/run.py read [--repeat 5]        # whole-process wall time
+    python3 bench/run.py mlp|cnn|vision|ml        # the time each side reports for the same work
 
-Each case runs dlscope and every peer alternately `--repeat` times, takes the median wall time
-of the whole process (start-up included, as a user sees it), and prints a markdown table with the
-ratio dlscope / peer (below 1.0 = dlscope faster). Paste the table into BENCHMARKS.md together
-with the command line. Nothing else may run on the machine meanwhile.
+`read`: each case runs dlscope and every peer alternately `--repeat` times, takes the median wall
+time of the whole process (start-up included, as a user sees it), and prints a markdown table with
+the ratio dlscope / peer (below 1.0 = dlscope faster).
+`mlp`, `cnn`: training from scratch, one run per seed and side, alternating; each side prints
+one JSON line whose `seconds` covers preprocessing + training (data already decoded) and whose
+`test_accuracy` is on the 10,000 test images; the table shows both and the time ratio.
+`vision`: `dlscope classify` vs bench/vision_pytorch.py on the fixture photos, images/s whole
+run and in the network alone (ratio = dlscope rate / PyTorch rate, above 1.0 = dlscope faster).
+`ml`: `cargo bench -p dlscope-ml --bench ml_bench` vs bench/sklearn_ml.py, case by case, median
+of `--repeat` fits (`seconds` of the fit alone) and the quality numbers.
+All peers get 2 threads (OMP/OpenBLAS/MKL), dlscope `--threads 2` / RAYON_NUM_THREADS=2.
+Paste the table into BENCHMARKS.md together with the command line. Nothing else may run on the
+machine meanwhile.
 """
-import argparse, json, os, platform, statistics, subprocess, sys, time
+import argparse, json, os, platform, re, statistics, subprocess, sys, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -24,15 +34,26 @@ def sh(cmd, **kw):
 
 def build():
     subprocess.run(["cargo", "build", "--release", "-p", "dlscope-cli"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "bench", "--no-run", "-p", "dlscope-nn", "-p", "dlscope-ml"], cwd=ROOT, check=True)
 
 
-def timed(cmd, env=None):
+def run_checked(cmd, env=None, cwd=None):
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
     dt = time.perf_counter() - t0
     if p.returncode != 0:
         sys.exit(f"command failed ({p.returncode}): {' '.join(cmd)}\n{p.stderr[-2000:]}")
+    return dt, p
+
+
+def timed(cmd, env=None, cwd=None):
+    dt, p = run_checked(cmd, env, cwd)
     return dt, p.stdout
+
+
+def timed_stderr(cmd, env=None, cwd=None):
+    dt, p = run_checked(cmd, env, cwd)
+    return dt, p.stderr
 
 
 def peer_env(threads):
@@ -58,18 +79,142 @@ def case_read():
     ]
 
 
+def json_lines(text):
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            out.append(json.loads(line))
+    return out
+
+
+def ours_env(threads=2):
+    env = dict(os.environ)
+    env["RAYON_NUM_THREADS"] = str(threads)
+    return env
+
+
+def train_group(model, seeds, repeat):
+    """MLP/CNN training side by side: one row per seed."""
+    nn_bench = ["cargo", "bench", "-q", "-p", "dlscope-nn", "--bench", "fashion", "--"]
+    extra = ["--optimizer", "adam", "--epochs", "3"] if model == "cnn" else []
+    peer = os.path.join(HERE, f"{model}_pytorch.py")
+    rows = []
+    for seed in seeds:
+        ours_runs, peer_runs = [], []
+        for _ in range(repeat):
+            dt, out = timed(nn_bench + ["--model", model, "--seed", str(seed), "--threads", "2"] + extra,
+                            env=ours_env(), cwd=ROOT)
+            ours_runs.append(json_lines(out)[-1])
+            dt, out = timed([sys.executable, peer, "--seed", str(seed), "--threads", "2"], env=peer_env(2))
+            peer_runs.append(json_lines(out)[-1])
+        o = statistics.median(r["seconds"] for r in ours_runs)
+        p = statistics.median(r["seconds"] for r in peer_runs)
+        rows.append({"seed": seed, "dlscope_s": o, "dlscope_acc": ours_runs[0]["test_accuracy"],
+                     "gflops": ours_runs[0].get("gflops"), "pytorch_s": p,
+                     "pytorch_acc": peer_runs[0]["test_accuracy"], "ratio": o / p})
+    print(f"| seed | dlscope (s) | dlscope test acc | GFLOP/s | PyTorch (s) | PyTorch test acc | ratio dlscope/PyTorch |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        g = f"{r['gflops']:.1f}" if r["gflops"] else "-"
+        print(f"| {r['seed']} | {r['dlscope_s']:.2f} | {r['dlscope_acc']:.4f} | {g} | {r['pytorch_s']:.2f} | "
+              f"{r['pytorch_acc']:.4f} | {r['ratio']:.2f} |")
+    mean = lambda k: statistics.mean(r[k] for r in rows)
+    print(f"| mean | {mean('dlscope_s'):.2f} | {mean('dlscope_acc'):.4f} | | {mean('pytorch_s'):.2f} | "
+          f"{mean('pytorch_acc'):.4f} | {mean('dlscope_s') / mean('pytorch_s'):.2f} |")
+    return rows
+
+
+RATE = re.compile(r"([0-9.]+) images/s \(([0-9.]+) images/s in the network\)")
+
+
+def vision_group(repeat):
+    fx = os.path.join(os.path.dirname(ROOT), "shared", "fixtures", "imagenet")
+    images = os.path.join(fx, "images")
+    vgg = os.path.join(OUT, "vgg16.safetensors")
+    if not os.path.exists(vgg):
+        sh([sys.executable, os.path.join(HERE, "vision_pytorch.py"), "--write-vgg16-weights", vgg])
+    lite = os.path.join(fx, "efficientnet_lite0.safetensors")
+    cases = [("vgg16", vgg, 4), ("efficientnet-lite0", lite, 20)]
+    rows = []
+    for model, weights, rep in cases:
+        ours, peer = [], []
+        for _ in range(repeat):
+            _, err = timed_stderr([DLSCOPE, "classify", "--model", model, "--weights", weights, "--threads", "2",
+                                   "--batch-size", "8"] + [images] * rep, env=ours_env())
+            m = RATE.search(err)
+            if not m:
+                sys.exit(f"no rate in dlscope output: {err[-500:]}")
+            ours.append((float(m.group(1)), float(m.group(2))))
+            _, out = timed([sys.executable, os.path.join(HERE, "vision_pytorch.py"), "--model", model, "--weights",
+                            weights, "--threads", "2", "--batch-size", "8", "--repeat", str(rep), images],
+                           env=peer_env(2))
+            j = json_lines(out)[-1]
+            peer.append((j["images_per_second"], j["network_images_per_second"]))
+        o = [statistics.median(x[i] for x in ours) for i in (0, 1)]
+        p = [statistics.median(x[i] for x in peer) for i in (0, 1)]
+        rows.append((model, o, p))
+    print("| model | dlscope images/s (network) | PyTorch images/s (network) | ratio dlscope/PyTorch rate (network) |")
+    print("|---|---:|---:|---:|")
+    for model, o, p in rows:
+        print(f"| {model} | {o[0]:.2f} ({o[1]:.2f}) | {p[0]:.2f} ({p[1]:.2f}) | {o[0] / p[0]:.2f} ({o[1] / p[1]:.2f}) |")
+    return rows
+
+
+ML_PAIRS = [("kmeans", "kmeans"), ("minibatch", "minibatch"), ("pca_exact", "pca_full"),
+            ("pca_randomized", "pca_randomized"), ("ward", "ward"), ("dbscan", "dbscan"), ("hdbscan", "hdbscan")]
+ML_QUALITY = ["inertia", "iterations", "ari", "explained_variance_ratio_sum", "n_clusters"]
+
+
+def ml_group(repeat):
+    ours_runs, peer_runs = [], []
+    for _ in range(repeat):
+        _, out = timed(["cargo", "bench", "-q", "-p", "dlscope-ml", "--bench", "ml_bench"], env=ours_env(), cwd=ROOT)
+        ours_runs.append({j["case"]: j for j in json_lines(out)})
+        _, out = timed([sys.executable, os.path.join(HERE, "sklearn_ml.py")], env=peer_env(2))
+        peer_runs.append({j["case"]: j for j in json_lines(out)})
+    print("| case | dlscope (s) | scikit-learn (s) | ratio | dlscope quality | scikit-learn quality |")
+    print("|---|---:|---:|---:|---|---|")
+    rows = []
+    for ours, peer in ML_PAIRS:
+        if ours not in ours_runs[0] or peer not in peer_runs[0]:
+            continue
+        o = statistics.median(r[ours]["seconds"] for r in ours_runs)
+        p = statistics.median(r[peer]["seconds"] for r in peer_runs)
+        q = lambda j: ", ".join(f"{k} {j[k]:.6g}" if isinstance(j[k], float) else f"{k} {j[k]}"
+                                for k in ML_QUALITY if k in j)
+        rows.append((ours, o, p))
+        print(f"| {ours} | {o:.3f} | {p:.3f} | {o / p:.2f} | {q(ours_runs[0][ours])} | {q(peer_runs[0][peer])} |")
+    return rows
+
+
+JSON_GROUPS = {
+    "mlp": lambda a: train_group("mlp", [1, 2, 3], a.repeat),
+    "cnn": lambda a: train_group("cnn", [1], a.repeat),
+    "vision": lambda a: vision_group(a.repeat),
+    "ml": lambda a: ml_group(a.repeat),
+}
 GROUPS = {"read": case_read}
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("group", choices=sorted(GROUPS))
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("group", choices=sorted(list(GROUPS) + list(JSON_GROUPS)))
+    ap.add_argument("--repeat", type=int, default=None,
+                    help="runs per case (default 5 for read, 1 for the others)")
     ap.add_argument("--no-build", action="store_true")
     a = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     if not a.no_build:
         build()
+    if a.group in JSON_GROUPS:
+        a.repeat = a.repeat or 1
+        print(f"\n{platform.node()} {os.cpu_count()} cores, median of {a.repeat}, `python3 bench/run.py {a.group}`\n")
+        rows = JSON_GROUPS[a.group](a)
+        with open(os.path.join(OUT, f"results-{a.group}.json"), "w") as f:
+            json.dump(rows, f, indent=1)
+        return
+    a.repeat = a.repeat or 5
     rows = []
     for title, ours, peers in GROUPS[a.group]():
         times = {"dlscope": []}
