@@ -6,6 +6,30 @@ use anyhow::Context;
 use dlscope_data::Dataset;
 use indicatif::{ProgressBar, ProgressStyle};
 
+/// Where a `dlscope-nn` model runs: `--threads` and `--device`, shared by train, evaluate,
+/// predict and the workflows that train.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ComputeArgs {
+    /// Threads (0 = one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Compute engine: cpu (fast path), flex (burn), wgpu or cuda (when built with them).
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+impl ComputeArgs {
+    pub fn engine(&self) -> anyhow::Result<dlscope_nn::Engine> {
+        Ok(dlscope_nn::Engine::from_name(&self.device)?)
+    }
+}
+
+/// Loads the model saved in a run folder written by `dlscope train --out`.
+pub fn load_run(run: &std::path::Path) -> anyhow::Result<dlscope_nn::Model> {
+    dlscope_nn::checkpoint::load_model(run)
+        .with_context(|| format!("cannot load the model in {}", run.display()))
+}
+
 /// Opens a dataset argument (catalog name, path, or `idx:`/`cifar:`/`folder:`/`manifest:` path).
 pub fn open_dataset(spec: &str) -> anyhow::Result<Dataset> {
     dlscope_data::open(spec).with_context(|| format!("cannot open dataset '{spec}'"))

@@ -4,11 +4,10 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use dlscope_nn::checkpoint;
 use dlscope_nn::data::{check_classes, load_split};
-use dlscope_nn::{Engine, Evaluation};
+use dlscope_nn::Evaluation;
 
-use super::common::open_dataset;
+use super::common::{load_run, open_dataset, ComputeArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,27 +18,22 @@ pub struct Args {
     /// Split to evaluate on.
     #[arg(long, default_value = "test")]
     pub split: String,
-    /// Threads (0 = one per core).
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
-    /// Compute engine: cpu (fast path), flex (burn), wgpu or cuda (when built with them).
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
     /// Print the evaluation as JSON.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let engine = Engine::from_name(&args.device)?;
-    let model = checkpoint::load_model(&args.run)
-        .with_context(|| format!("cannot load the model in {}", args.run.display()))?;
+    let engine = args.compute.engine()?;
+    let model = load_run(&args.run)?;
     let ds = open_dataset(&args.dataset)?;
     check_classes(&model.classes, &ds.classes)?;
     // Images of another size are resized to the model's input; another channel count is an error.
     let data = load_split(ds.split(&args.split)?, Some(model.spec.input))
         .with_context(|| format!("cannot load split '{}' of {}", args.split, args.dataset))?;
-    let eval = model.evaluate(&args.split, &data, &engine, args.threads)?;
+    let eval = model.evaluate(&args.split, &data, &engine, args.compute.threads)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&eval)?);
     } else {

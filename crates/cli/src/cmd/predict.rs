@@ -4,8 +4,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-use dlscope_nn::{checkpoint, format_top_k, predict, Engine};
+use dlscope_nn::{format_top_k, predict};
+
+use super::common::{load_run, ComputeArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -17,27 +18,22 @@ pub struct Args {
     /// How many classes to list per image.
     #[arg(long, default_value_t = 5)]
     pub top: usize,
-    /// Threads (0 = one per core).
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
-    /// Compute engine: cpu (fast path), flex (burn), wgpu or cuda (when built with them).
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
     /// Print the predictions as JSON.
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let engine = Engine::from_name(&args.device)?;
-    let model = checkpoint::load_model(&args.run)
-        .with_context(|| format!("cannot load the model in {}", args.run.display()))?;
+    let engine = args.compute.engine()?;
+    let model = load_run(&args.run)?;
     let images = args
         .images
         .iter()
         .map(|p| predict::load_image(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let top = model.top_k(&images, args.top.max(1), &engine, args.threads)?;
+    let top = model.top_k(&images, args.top.max(1), &engine, args.compute.threads)?;
     if args.json {
         let out: Vec<_> = args
             .images

@@ -9,10 +9,10 @@ use anyhow::{bail, Context};
 use dlscope_data::Shape;
 use dlscope_nn::checkpoint::{self, Provenance, RunMetrics, RunWriter};
 use dlscope_nn::data::{check_classes, load_split};
-use dlscope_nn::{Arch, Engine, Event, NormalizationKind, OptimizerConfig, TrainConfig, Trainer};
+use dlscope_nn::{Arch, Event, NormalizationKind, OptimizerConfig, TrainConfig, Trainer};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::common::open_dataset;
+use super::common::{open_dataset, ComputeArgs};
 use super::evaluate::print_evaluation;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -90,12 +90,8 @@ pub struct Args {
     /// Continue training the run in this folder (replaced in place unless --out is given).
     #[arg(long)]
     pub resume: Option<PathBuf>,
-    /// Threads (0 = one per core).
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
-    /// Compute engine: cpu (fast path), flex (burn), wgpu or cuda (when built with them).
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
     /// Print results as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -209,7 +205,7 @@ fn progress(quiet: bool) -> impl FnMut(&Event) + Send {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let engine = Engine::from_name(&args.device)?;
+    let engine = args.compute.engine()?;
     let (mut trainer, provenance, dataset_spec, writer) = match &args.resume {
         Some(run) => {
             let (trainer, provenance) = checkpoint::load_trainer(run)
@@ -269,7 +265,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &train,
         args.epochs,
         &engine,
-        args.threads,
+        args.compute.threads,
         &mut on_event,
     )?;
 
@@ -277,11 +273,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         match ds.split(&args.test_split) {
             Ok(split) => {
                 let data = load_split(split, Some(trainer.model.spec.input))?;
-                Some(
-                    trainer
-                        .model
-                        .evaluate(&args.test_split, &data, &engine, args.threads)?,
-                )
+                Some(trainer.model.evaluate(
+                    &args.test_split,
+                    &data,
+                    &engine,
+                    args.compute.threads,
+                )?)
             }
             Err(_) if args.test_split == "test" => None,
             Err(e) => return Err(e.into()),
