@@ -28,8 +28,8 @@ impl SymEigen {
     }
 }
 
-/// Decomposes the symmetric `n x n` row-major matrix `a` (only its lower triangle is read).
-pub fn sym_eigen(mut a: Vec<f64>, n: usize) -> Result<SymEigen> {
+/// Checks that `a` holds `n x n` finite values (the input of every symmetric solver here).
+pub(crate) fn check_symmetric_input(a: &[f64], n: usize) -> Result<()> {
     if a.len() != n * n {
         return Err(MlError::BadShape {
             what: "symmetric matrix",
@@ -47,6 +47,12 @@ pub fn sym_eigen(mut a: Vec<f64>, n: usize) -> Result<SymEigen> {
             value: a[p] as f32,
         });
     }
+    Ok(())
+}
+
+/// Decomposes the symmetric `n x n` row-major matrix `a` (only its lower triangle is read).
+pub fn sym_eigen(mut a: Vec<f64>, n: usize) -> Result<SymEigen> {
+    check_symmetric_input(&a, n)?;
     if n == 0 {
         return Ok(SymEigen {
             values: vec![],

@@ -80,23 +80,7 @@ pub fn sym_eigen_top(a: Vec<f64>, n: usize, k: usize) -> Result<SymEigen> {
 }
 
 fn sym_eigen_checked(a: Vec<f64>, n: usize) -> Result<Vec<f64>> {
-    if a.len() != n * n {
-        return Err(MlError::BadShape {
-            what: "symmetric matrix",
-            rows: n,
-            cols: n,
-            expected: n * n,
-            got: a.len(),
-        });
-    }
-    if let Some(p) = a.iter().position(|v| !v.is_finite()) {
-        return Err(MlError::NotFinite {
-            what: "symmetric matrix",
-            row: p / n,
-            col: p % n,
-            value: a[p] as f32,
-        });
-    }
+    crate::eigen::check_symmetric_input(&a, n)?;
     Ok(a)
 }
 
