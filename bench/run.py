@@ -161,9 +161,9 @@ def vision_group(repeat):
     return rows
 
 
-ML_PAIRS = [("kmeans", "kmeans"), ("minibatch", "minibatch"), ("pca_exact", "pca_full"),
+ML_PAIRS = [("kmeans", "kmeans"), ("kmeans_seeds", "kmeans_seeds"), ("minibatch", "minibatch"), ("pca_exact", "pca_full"),
             ("pca_randomized", "pca_randomized"), ("ward", "ward"), ("dbscan", "dbscan"), ("hdbscan", "hdbscan")]
-ML_QUALITY = ["inertia", "iterations", "ari", "explained_variance_ratio_sum", "n_clusters"]
+ML_QUALITY = ["inertia", "inertia_min", "inertia_max", "iterations", "ari", "explained_variance_ratio_sum", "n_clusters"]
 
 
 def ml_group(repeat):

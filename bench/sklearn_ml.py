@@ -4,7 +4,7 @@
 
     python3 bench/sklearn_ml.py [CASE ...] [--dir /usr/share/datasets/fashion-mnist]
 
-Cases (all by default): kmeans, minibatch, pca_full, pca_covariance_eigh, pca_randomized,
+Cases (all by default): kmeans, kmeans_seeds (seeds 0-4: mean time and inertia), minibatch, pca_full, pca_covariance_eigh, pca_randomized,
 ward, dbscan, hdbscan. Data: all 70,000 Fashion-MNIST images (train then test) as float32
 pixels / 255; ward, dbscan and hdbscan run on the first 10,000 rows projected on 50 principal
 components. Threads follow OMP_NUM_THREADS / OPENBLAS_NUM_THREADS (bench/run.py sets them).
@@ -22,7 +22,7 @@ from sklearn.cluster import DBSCAN, HDBSCAN, AgglomerativeClustering, KMeans, Mi
 from sklearn.decomposition import PCA
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
-CASES = ["kmeans", "minibatch", "pca_full", "pca_covariance_eigh", "pca_randomized",
+CASES = ["kmeans", "kmeans_seeds", "minibatch", "pca_full", "pca_covariance_eigh", "pca_randomized",
          "ward", "dbscan", "hdbscan"]
 
 
@@ -69,6 +69,13 @@ def main():
         s, km = timed(lambda: KMeans(n_clusters=10, n_init=1, algorithm="lloyd", random_state=0).fit(x))
         emit(case="kmeans", seconds=s, iterations=int(km.n_iter_), inertia=float(km.inertia_),
              ari=adjusted_rand_score(y, km.labels_), nmi=normalized_mutual_info_score(y, km.labels_))
+    if "kmeans_seeds" in on:
+        runs = [timed(lambda: KMeans(n_clusters=10, n_init=1, algorithm="lloyd", random_state=r).fit(x))
+                for r in range(5)]
+        inertia = [float(km.inertia_) for _, km in runs]
+        emit(case="kmeans_seeds", seconds=sum(s for s, _ in runs) / len(runs),
+             inertia=sum(inertia) / len(inertia), inertia_min=min(inertia), inertia_max=max(inertia),
+             iterations=sum(int(km.n_iter_) for _, km in runs) / len(runs))
     if "minibatch" in on:
         s, mb = timed(lambda: MiniBatchKMeans(n_clusters=10, n_init=1, random_state=0).fit(x))
         emit(case="minibatch", seconds=s, steps=int(mb.n_steps_), inertia=float(mb.inertia_),

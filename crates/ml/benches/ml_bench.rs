@@ -6,7 +6,8 @@
 //! cargo bench -p dlscope-ml --bench ml_bench -- kmeans pca  # only these
 //! ```
 //!
-//! Cases: `kmeans` (k = 10, one k-means++ init, Lloyd), `minibatch` (k = 10, batch 1024),
+//! Cases: `kmeans` (k = 10, one k-means++ init, Lloyd), `kmeans_seeds` (the same for seeds
+//! 0-4: mean time and inertia), `minibatch` (k = 10, batch 1024),
 //! `pca_exact` and `pca_randomized` (50 components), and on the first 10,000 rows projected on
 //! 50 components: `ward` (10 clusters), `dbscan` (eps 3.0, min_samples 10) and `hdbscan`
 //! (min_cluster_size 25). Each line has the wall time in seconds and the quality numbers.
@@ -61,6 +62,26 @@ fn main() {
             json!({"case": "kmeans", "seconds": s, "iterations": km.iterations,
                    "inertia": km.inertia, "ari": adjusted_rand_index(&labels, &km.labels).unwrap_or(f64::NAN),
                    "nmi": normalized_mutual_info(&labels, &km.labels).unwrap_or(f64::NAN)})
+        );
+    }
+    if on("kmeans_seeds") {
+        // One init each for seeds 0-4: mean time and inertia, so the comparison with
+        // scikit-learn does not hang on one seed's luck.
+        let (mut secs, mut inertia, mut iters) = (Vec::new(), Vec::new(), 0usize);
+        for seed in 0..5 {
+            let t = Instant::now();
+            let km = KMeans::fit(x.view(), &KMeansParams::new(10).seed(seed)).expect("k-means");
+            secs.push(t.elapsed().as_secs_f64());
+            inertia.push(km.inertia);
+            iters += km.iterations;
+        }
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let min = inertia.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = inertia.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        println!(
+            "{}",
+            json!({"case": "kmeans_seeds", "seconds": mean(&secs), "inertia": mean(&inertia),
+                   "inertia_min": min, "inertia_max": max, "iterations": iters as f64 / 5.0})
         );
     }
     if on("minibatch") {
