@@ -8,7 +8,9 @@
 //! Without a weights file, VGG weights are made up (deterministic values with torchvision
 //! names, written once to a temp file): the speed does not depend on the values. The input is
 //! a constant-free synthetic batch. Each engine runs one warm-up pass, then `--iters` timed
-//! passes; the median is printed. Nothing else should run on the machine meanwhile.
+//! passes; the median is printed, with the mean CPU time per image over all threads (a proxy
+//! that stays meaningful on a busy machine: compare it across builds, not against wall time).
+//! Nothing else should run on the machine meanwhile.
 
 use std::io::Write;
 use std::time::Instant;
@@ -56,32 +58,51 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             continue;
         }
         let m = models::load(info, &weights, &engine)?;
-        let times = with_threads(
+        let (times, cpu) = with_threads(
             Some(threads),
-            || -> Result<Vec<f64>, dlscope_vision::VisionError> {
+            || -> Result<(Vec<f64>, f64), dlscope_vision::VisionError> {
                 m.logits(&x)?;
                 let mut t = Vec::new();
+                let c0 = cpu_seconds();
                 for _ in 0..iters {
                     let t0 = Instant::now();
                     m.logits(&x)?;
                     t.push(t0.elapsed().as_secs_f64());
                 }
-                Ok(t)
+                Ok((t, cpu_seconds() - c0))
             },
         )??;
         let mut sorted = times.clone();
         sorted.sort_by(f64::total_cmp);
         let med = sorted[sorted.len() / 2];
         println!(
-            "{} {} engine, {threads} threads, batch {batch}: {:.1} ms/batch, {:.3} s/image, {:.2} images/s",
+            "{} {} engine, {threads} threads, batch {batch}: {:.1} ms/batch, {:.3} s/image, {:.2} images/s; CPU {:.1} ms/image",
             info.name,
             engine.name(),
             med * 1e3,
             med / batch as f64,
-            batch as f64 / med
+            batch as f64 / med,
+            cpu / (iters.max(1) * batch) as f64 * 1e3
         );
     }
     Ok(())
+}
+
+/// CPU time of all threads of this process, in seconds (Linux; 0 elsewhere).
+fn cpu_seconds() -> f64 {
+    let mut ns = 0u64;
+    if let Ok(dir) = std::fs::read_dir("/proc/self/task") {
+        for t in dir.flatten() {
+            if let Ok(s) = std::fs::read_to_string(t.path().join("schedstat")) {
+                ns += s
+                    .split_whitespace()
+                    .next()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+    }
+    ns as f64 * 1e-9
 }
 
 /// A safetensors file with every tensor the model needs, filled with small deterministic

@@ -147,6 +147,66 @@ pub fn write_csv(results: &[ImageResult], path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Writes one JSON object per line (JSON Lines), atomically: the top-1 class flattened
+/// (`file`, `index`, `wnid`, `label`, `probability`) and all `predictions` (top-k, in rank
+/// order).
+pub fn write_jsonl(results: &[ImageResult], path: &Path) -> Result<()> {
+    dlscope_data::io::write_atomic(path, |w| {
+        for r in results {
+            let top = r.predictions.first();
+            let line = serde_json::json!({
+                "file": r.file,
+                "index": top.map(|p| p.index),
+                "wnid": top.and_then(|p| p.wnid.as_deref()),
+                "label": top.map(|p| p.label.as_str()),
+                "probability": top.map(|p| p.probability),
+                "predictions": r.predictions,
+            });
+            serde_json::to_writer(&mut *w, &line).map_err(std::io::Error::other)?;
+            w.write_all(b"\n")?;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Output formats of [`write`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutFormat {
+    /// One row per prediction: `file,rank,index,wnid,label,probability`.
+    Csv,
+    /// One JSON array of `{"file", "predictions"}`.
+    Json,
+    /// One JSON object per image and line.
+    Jsonl,
+}
+
+impl OutFormat {
+    /// From the file name: `.json`, `.jsonl`/`.ndjson`, anything else CSV.
+    pub fn from_path(path: &Path) -> OutFormat {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("json") => OutFormat::Json,
+            Some("jsonl" | "ndjson") => OutFormat::Jsonl,
+            _ => OutFormat::Csv,
+        }
+    }
+}
+
+/// Writes `results` to `path` in the format its extension names ([`OutFormat::from_path`]),
+/// atomically.
+pub fn write(results: &[ImageResult], path: &Path) -> Result<()> {
+    match OutFormat::from_path(path) {
+        OutFormat::Csv => write_csv(results, path),
+        OutFormat::Json => write_json(results, path),
+        OutFormat::Jsonl => write_jsonl(results, path),
+    }
+}
+
 /// Writes a JSON array of `{"file", "predictions": [...]}` objects, atomically.
 pub fn write_json(results: &[ImageResult], path: &Path) -> Result<()> {
     dlscope_data::io::write_atomic(path, |w| {

@@ -25,6 +25,7 @@
 
 pub mod classify;
 pub mod cpu;
+pub mod download;
 pub mod embed;
 pub mod error;
 pub mod inputs;

@@ -11,10 +11,10 @@
 //! ```
 //!
 //! Where weights come from when `--weights` is not given: [`find_weights`] looks for
-//! `$DLSCOPE_MODELS/<model>.safetensors` (then `.pth`). Nothing is downloaded. A download with a
-//! pinned URL and SHA-256 can be added behind the [`Fetch`] hook (an implementation of it, e.g.
-//! on top of `dlscope_data::download`, is passed to [`find_weights`]); no model ships a pinned
-//! URL yet, so callers pass `None`.
+//! `<models dir>/<model>.safetensors` (then `.pth`, then an earlier download), the models dir
+//! being `$DLSCOPE_MODELS` or the user cache's `dlscope/models`. Nothing is downloaded unless
+//! the caller passes a [`Fetch`] (with the `download` feature, [`crate::download`]'s
+//! `Downloader` fetches the pinned URL and checks its SHA-256).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -439,19 +439,41 @@ fn prefixes(names: &[String], specs: &[TensorSpec], naming: &Naming) -> Vec<Stri
     out
 }
 
-/// Something that can download a model's weights into a folder (pinned URL + SHA-256), for
-/// [`find_weights`]. No implementation ships yet: models carry no pinned URL today.
+/// Something that can download a model's pinned weights into a folder (see
+/// [`crate::download`]; `Downloader` there, with the `download` feature), for [`find_weights`].
 pub trait Fetch {
-    /// Downloads the weights of `model` into `dir` and returns the file's path.
+    /// Downloads the weights of `model` into `dir` (as `dir/<model>/<file>`) and returns the
+    /// file's path.
     fn fetch(&self, model: &str, dir: &Path) -> Result<PathBuf>;
 }
 
-/// Where the weights of `model` are: `explicit` if given (it must exist), else
-/// `$DLSCOPE_MODELS/<model>.safetensors` or `.pth`, else what `fetch` downloads into
-/// `$DLSCOPE_MODELS`. Fails with a message saying where it looked and what to do.
+/// The folder weights are looked for in and downloaded to: `$DLSCOPE_MODELS`, else the user
+/// cache's `dlscope/models`.
+pub fn models_dir() -> Option<PathBuf> {
+    std::env::var_os(MODELS_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| dirs::cache_dir().map(|d| d.join("dlscope").join("models")))
+}
+
+/// Where the weights of `model` are: `explicit` if given (it must exist), else in
+/// [`models_dir`] (see [`find_weights_in`]).
 pub fn find_weights(
     model: &str,
     explicit: Option<&Path>,
+    fetch: Option<&dyn Fetch>,
+) -> Result<PathBuf> {
+    find_weights_in(model, explicit, models_dir().as_deref(), fetch)
+}
+
+/// Where the weights of `model` are: `explicit` if given (it must exist), else
+/// `<dir>/<model>.safetensors`, `<dir>/<model>.pth` or an earlier download of the pinned file
+/// (`<dir>/<model>/<file>`), else what `fetch` downloads into `dir` when the model has a pinned
+/// file. Fails with a message saying where it looked and what to do.
+pub fn find_weights_in(
+    model: &str,
+    explicit: Option<&Path>,
+    dir: Option<&Path>,
     fetch: Option<&dyn Fetch>,
 ) -> Result<PathBuf> {
     if let Some(p) = explicit {
@@ -463,26 +485,41 @@ pub fn find_weights(
         }
         return Ok(p.to_path_buf());
     }
-    let dir = std::env::var_os(MODELS_ENV).map(PathBuf::from);
-    if let Some(dir) = &dir {
-        for ext in ["safetensors", "pth"] {
-            let p = dir.join(format!("{model}.{ext}"));
-            if p.is_file() {
-                return Ok(p);
-            }
+    let pinned = crate::download::pinned(model);
+    if let Some(dir) = dir {
+        let mut candidates = vec![
+            dir.join(format!("{model}.safetensors")),
+            dir.join(format!("{model}.pth")),
+        ];
+        if let Some(p) = pinned {
+            candidates.push(dir.join(p.model).join(p.file.name));
         }
-        if let Some(f) = fetch {
+        if let Some(found) = candidates.into_iter().find(|p| p.is_file()) {
+            return Ok(found);
+        }
+        if let (Some(f), Some(_)) = (fetch, pinned) {
             return f.fetch(model, dir);
         }
     }
-    let looked = match &dir {
+    let looked = match dir {
         Some(d) => format!("{} has no {model}.safetensors or {model}.pth", d.display()),
-        None => format!("${MODELS_ENV} is not set"),
+        None => format!("${MODELS_ENV} is not set and there is no user cache folder"),
+    };
+    let download = match pinned {
+        Some(p) if dir.is_some() => format!(
+            ", or add --download to fetch {} ({:.1} MB, sha256 {}) from {}",
+            p.file.name,
+            p.file.size as f64 / 1e6,
+            &p.file.sha256[..12],
+            p.mirrors.first().copied().unwrap_or("its mirror")
+        ),
+        Some(_) => format!(", or set ${MODELS_ENV} to a folder to download it into"),
+        None => format!(" (dlscope has no pinned download for {model})"),
     };
     Err(VisionError::WeightsNotFound {
         model: model.to_string(),
         hint: format!(
-            "{looked}; pass --weights FILE (a .safetensors or PyTorch .pth state dict with torchvision/timm names), or put {model}.safetensors in the folder ${MODELS_ENV} names"
+            "{looked}; pass --weights FILE (a .safetensors or PyTorch .pth state dict with torchvision/timm names), or put {model}.safetensors in the folder ${MODELS_ENV} names{download}"
         ),
     })
 }

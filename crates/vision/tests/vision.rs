@@ -2,6 +2,7 @@
 //! project root (read-only); generated data goes to temp folders.
 
 mod vision {
+    pub mod download;
     pub mod effnet;
     pub mod errors;
     pub mod pipeline;

@@ -18,9 +18,15 @@ use super::common::{open_dataset, progress_bar};
 #[derive(Debug, clap::Args)]
 pub struct ModelArgs {
     /// Weights file: .safetensors or PyTorch .pth state dict with torchvision, timm or
-    /// lukemelas names. Default: $DLSCOPE_MODELS/<model>.safetensors (or .pth).
+    /// lukemelas names. Default: $DLSCOPE_MODELS/<model>.safetensors (or .pth; $DLSCOPE_MODELS
+    /// defaults to the user cache's dlscope/models).
     #[arg(long)]
     pub weights: Option<PathBuf>,
+    /// When no weights file is found, download the model's pinned file (checked against its
+    /// SHA-256) into $DLSCOPE_MODELS. Mirrors: $DLSCOPE_MODELS_MIRROR (comma-separated base
+    /// URLs) instead of the pinned ones.
+    #[arg(long, conflicts_with = "weights")]
+    pub download: bool,
     /// Normalisation (default: the model's): caffe (BGR, mean subtraction, Keras VGG16),
     /// torch (/255, ImageNet mean/std), tf ([-1, 1]), lite ((x-127)/128).
     #[arg(long, value_enum)]
@@ -134,8 +140,11 @@ impl ModelArgs {
 
     /// Finds the weights and loads the model on the chosen engine.
     pub fn load(&self, info: &'static ModelInfo) -> anyhow::Result<Box<dyn Classifier>> {
-        // No model has a pinned download yet: the fetch hook stays empty.
-        let path = find_weights(info.name, self.weights.as_deref(), None)?;
+        let path = if self.download {
+            find_downloading(info)?
+        } else {
+            find_weights(info.name, self.weights.as_deref(), None)?
+        };
         let engine = match self.engine {
             EngineArg::Cpu => Engine::Cpu,
             EngineArg::Burn => Engine::Burn(BurnDevice::default()),
@@ -145,12 +154,55 @@ impl ModelArgs {
     }
 }
 
+/// Finds the weights, downloading the pinned file when they are not there (progress on stderr).
+#[cfg(feature = "download")]
+fn find_downloading(info: &ModelInfo) -> anyhow::Result<PathBuf> {
+    use dlscope_data::download::Progress;
+    use dlscope_vision::download::Downloader;
+    let mut bar: Option<indicatif::ProgressBar> = None;
+    let dl = Downloader::new(Box::new(move |p| match p {
+        Progress::Start {
+            file, done, total, ..
+        } => {
+            let b = super::common::bytes_bar(total, file);
+            b.set_position(done);
+            bar = Some(b);
+        }
+        Progress::Advance { done, .. } => {
+            if let Some(b) = &bar {
+                b.set_position(done);
+            }
+        }
+        Progress::Verifying { file } => {
+            if let Some(b) = &bar {
+                b.set_message(format!("checking {file}"));
+            }
+        }
+        Progress::Retry { url, reason, .. } => eprintln!("warning: {url}: {reason}"),
+        Progress::Done { file, path, reused } => {
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
+            }
+            if !reused {
+                eprintln!("{file}: downloaded and verified -> {}", path.display());
+            }
+        }
+    }));
+    Ok(find_weights(info.name, None, Some(&dl))?)
+}
+
+#[cfg(not(feature = "download"))]
+fn find_downloading(_info: &ModelInfo) -> anyhow::Result<PathBuf> {
+    bail!("--download: dlscope was built without the `download` feature")
+}
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Model: vgg11, vgg13, vgg16, vgg19, efficientnet-lite0 (see --list-models).
     #[arg(long, required_unless_present = "list_models")]
     pub model: Option<String>,
-    /// Image files or folders (walked recursively for image files).
+    /// Image files or folders (walked recursively for image files); a single argument that is
+    /// no path is opened as a dataset (catalog name or `idx:`/`folder:`... spec).
     pub images: Vec<PathBuf>,
     /// Classify a dataset (catalog name or path) instead of image files.
     #[arg(long, conflicts_with = "images")]
@@ -165,7 +217,9 @@ pub struct Args {
     /// probability}]}.
     #[arg(long)]
     pub json: bool,
-    /// Also write all predictions to this file: .json (array) or CSV (anything else).
+    /// Also write all predictions to this file, atomically: .json (array), .jsonl (one object
+    /// per image: file, index, wnid, label, probability, top-k predictions) or CSV (anything
+    /// else: file,rank,index,wnid,label,probability per prediction).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// List the models and their default preprocessing, then exit.
@@ -221,14 +275,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     if let Some(path) = &args.out {
-        if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-        {
-            classify::write_json(&out.results, path)?;
-        } else {
-            classify::write_csv(&out.results, path)?;
-        }
+        classify::write(&out.results, path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!(
+            "{} predictions of {} images -> {}",
+            out.results
+                .iter()
+                .map(|r| r.predictions.len())
+                .sum::<usize>(),
+            out.results.len(),
+            path.display()
+        );
     }
     eprintln!(
         "{}: {} images in {:.2} s, {:.2} images/s ({:.2} images/s in the network), {} failed [{} engine, {} names, {}]",
@@ -253,8 +310,20 @@ fn classify_all(
     model: &dyn Classifier,
     opts: &classify::Options,
 ) -> anyhow::Result<Classification> {
-    if let Some(spec) = &args.dataset {
-        let ds = open_dataset(spec)?;
+    // One argument that is not a path: a dataset spec (catalog name, `idx:...`).
+    let positional_dataset = match args.images.as_slice() {
+        [one] if args.dataset.is_none() && !one.exists() => one.to_str(),
+        _ => None,
+    };
+    if let Some(spec) = args.dataset.as_deref().or(positional_dataset) {
+        let ds = match open_dataset(spec) {
+            Err(e) if positional_dataset.is_some() => {
+                return Err(e.context(format!(
+                    "{spec} is neither an image file, a folder nor a dataset"
+                )))
+            }
+            r => r?,
+        };
         let splits: Vec<_> = match &args.split {
             Some(s) => vec![ds.split(s)?],
             None => ds.splits.iter().collect(),

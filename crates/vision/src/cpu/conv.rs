@@ -66,7 +66,8 @@ pub(super) fn check_bn(bn: Option<&BatchNorm>, c: usize) -> Result<()> {
 
 /// A dense 2-D convolution with a square kernel, its bias (and folded batch norm), and an
 /// activation. Weights are kept as a `[k*k*cin, cout]` matrix whose rows follow the im2col
-/// order (ky, kx, ci).
+/// order (ky, kx, ci); 3x3 convolutions of stride 1 and padding 1 also keep their Winograd
+/// transform and run as Winograd F(2x2, 3x3) (module `cpu::winograd`).
 #[derive(Debug, Clone)]
 pub struct Conv2d {
     pub cin: usize,
@@ -77,6 +78,21 @@ pub struct Conv2d {
     pub act: Activation,
     w: Vec<f32>,
     bias: Vec<f32>,
+    /// Winograd-transformed weights `[16, cin, cout]`, when that algorithm is in use.
+    wino: Option<Vec<f32>>,
+}
+
+/// Fewest input channels for which Winograd beats im2col (a first layer with 3 channels has
+/// products too thin to gain from it).
+pub const WINOGRAD_MIN_CIN: usize = 16;
+
+/// How a [`Conv2d`] computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    /// im2col tiles and one matrix product per tile (any kernel, stride, padding).
+    Im2col,
+    /// Winograd F(2x2, 3x3) (3x3 kernels, stride 1, padding 1 only).
+    Winograd,
 }
 
 /// Smallest row tile worth a separate gemm call (the weights are packed once per call).
@@ -138,7 +154,7 @@ impl Conv2d {
                 }
             }
         }
-        Ok(Conv2d {
+        let mut conv = Conv2d {
             cin,
             cout,
             k,
@@ -147,7 +163,44 @@ impl Conv2d {
             act,
             w,
             bias: shift,
-        })
+            wino: None,
+        };
+        if conv.winograd_fits() && cin >= WINOGRAD_MIN_CIN {
+            conv.set_algorithm(Algorithm::Winograd);
+        }
+        Ok(conv)
+    }
+
+    /// True when the layer's shape allows Winograd F(2x2, 3x3): a 3x3 kernel, stride 1 and one
+    /// pixel of padding on every side (PyTorch `padding=1`, or TF "SAME" at stride 1).
+    pub fn winograd_fits(&self) -> bool {
+        self.k == 3
+            && self.stride == 1
+            && matches!(self.pad, Padding::Symmetric(1) | Padding::TfSame)
+    }
+
+    /// The algorithm in use: [`Conv2d::new`] picks Winograd where it fits and the layer has at
+    /// least [`WINOGRAD_MIN_CIN`] input channels, im2col otherwise.
+    pub fn algorithm(&self) -> Algorithm {
+        if self.wino.is_some() {
+            Algorithm::Winograd
+        } else {
+            Algorithm::Im2col
+        }
+    }
+
+    /// Switches the algorithm (for comparisons); asking for Winograd where it does not fit
+    /// keeps im2col. Returns the algorithm now in use.
+    pub fn set_algorithm(&mut self, a: Algorithm) -> Algorithm {
+        self.wino = match a {
+            Algorithm::Winograd if self.winograd_fits() => {
+                Some(self.wino.take().unwrap_or_else(|| {
+                    super::winograd::transform_weights(&self.w, self.cin, self.cout)
+                }))
+            }
+            _ => None,
+        };
+        self.algorithm()
     }
 
     /// Output height and width for an input of `h` x `w`.
@@ -179,6 +232,17 @@ impl Conv2d {
         let kdim = self.k * self.k * self.cin;
         // Every element is written by gemm (which does not read it) before the epilogue.
         let mut out = buffer(rows * cout);
+        let residual = residual.map(|r| r.data());
+        if let Some(u) = &self.wino {
+            let layer = super::winograd::Layer {
+                u,
+                bias: &self.bias,
+                act: self.act,
+                cout,
+            };
+            super::winograd::forward(&layer, x, residual, &mut out);
+            return Act::from_buffer(x.n, ho, wo, cout, out);
+        }
         let direct = self.k == 1 && self.stride == 1 && pt == 0 && pl == 0;
         let nt = threads();
         // Row tiles of 128..512 output pixels (im2col tile at most 4 MB), at least two per
@@ -187,7 +251,6 @@ impl Conv2d {
         let tile = (rows / (2 * nt))
             .clamp(MIN_TILE, 512)
             .min(((1usize << 20) / kdim).max(MIN_TILE));
-        let residual = residual.map(|r| r.data());
         if rows / tile >= 2 * nt {
             out.par_chunks_mut(tile * cout)
                 .enumerate()
@@ -467,6 +530,91 @@ pub(crate) mod tests {
             let got = crate::cpu::with_threads(Some(2), || conv.forward(&x, None)).unwrap();
             close(&got.data, &reference(&x, &wt, cout, k, s, pad, 1, &bias));
         }
+    }
+
+    #[test]
+    fn winograd_matches_reference_and_im2col() {
+        // (n, h, w, cin, cout): partial tiles (odd sizes), 1x1 images, batches; the last case
+        // has enough tile rows for the block-parallel path, the others run as one block.
+        let cases = [
+            (2, 9, 7, 16, 24),
+            (1, 1, 1, 16, 8),
+            (1, 2, 3, 17, 9),
+            (1, 30, 33, 20, 12),
+            (2, 80, 19, 256, 8),
+        ];
+        for (n, h, w, cin, cout) in cases {
+            for pad in [Padding::Symmetric(1), Padding::TfSame] {
+                let x = act(n, h, w, cin);
+                let wt = values(cout * cin * 9, 3);
+                let bias = values(cout, 5);
+                let mut conv = Conv2d::new(
+                    &wt,
+                    cout,
+                    cin,
+                    3,
+                    Some(&bias),
+                    None,
+                    1,
+                    pad,
+                    Activation::None,
+                )
+                .unwrap();
+                assert_eq!(conv.algorithm(), Algorithm::Winograd);
+                let want = reference(&x, &wt, cout, 3, 1, pad, 1, &bias);
+                for threads in [1, 2] {
+                    let got =
+                        crate::cpu::with_threads(Some(threads), || conv.forward(&x, None)).unwrap();
+                    assert_eq!((got.n, got.h, got.w, got.c), (n, h, w, cout));
+                    close(&got.data, &want);
+                }
+                assert_eq!(conv.set_algorithm(Algorithm::Im2col), Algorithm::Im2col);
+                close(&conv.forward(&x, None).data, &want);
+            }
+        }
+        // Residual and activation in the output transform.
+        let x = act(1, 5, 6, 16);
+        let wt = values(8 * 16 * 9, 1);
+        let res = act(1, 5, 6, 8);
+        let conv = Conv2d::new(
+            &wt,
+            8,
+            16,
+            3,
+            None,
+            None,
+            1,
+            Padding::Symmetric(1),
+            Activation::Relu,
+        )
+        .unwrap();
+        assert_eq!(conv.algorithm(), Algorithm::Winograd);
+        let got = conv.forward(&x, Some(&res));
+        let plain = reference(&x, &wt, 8, 3, 1, Padding::Symmetric(1), 1, &[0.0; 8]);
+        let want: Vec<f32> = plain
+            .iter()
+            .zip(res.data())
+            .map(|(p, r)| (p + r).max(0.0))
+            .collect();
+        close(got.data(), &want);
+        assert!(want.contains(&0.0) && want.iter().any(|&v| v > 0.5));
+        // Shapes Winograd does not cover stay on im2col.
+        let mut strided = Conv2d::new(
+            &wt,
+            8,
+            16,
+            3,
+            None,
+            None,
+            2,
+            Padding::Symmetric(1),
+            Activation::None,
+        )
+        .unwrap();
+        assert_eq!(
+            strided.set_algorithm(Algorithm::Winograd),
+            Algorithm::Im2col
+        );
     }
 
     #[test]

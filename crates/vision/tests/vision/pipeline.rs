@@ -83,4 +83,27 @@ fn a_folder_with_a_broken_image_is_classified_around_it() {
     assert_eq!(p["wnid"].as_str(), Some("n04485082"));
     assert_eq!(p["label"].as_str(), Some("tripod"));
     assert!((p["probability"].as_f64().unwrap() - 0.9323).abs() < 2e-3);
+
+    // JSON Lines, picked by the extension: one object per image, top-1 flattened.
+    let jl = dir.path().join("out.jsonl");
+    classify::write(&out.results, &jl).unwrap();
+    let text = std::fs::read_to_string(&jl).unwrap();
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2);
+    assert!(rows[1]["file"].as_str().unwrap().ends_with("c_tripod.png"));
+    assert_eq!(
+        (rows[1]["index"].as_u64(), rows[1]["label"].as_str()),
+        (Some(872), Some("tripod"))
+    );
+    assert_eq!(rows[1]["predictions"].as_array().unwrap().len(), 3);
+    assert_eq!(rows[0]["label"].as_str(), Some("espresso"));
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".dlscope-tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
 }
