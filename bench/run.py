@@ -12,6 +12,12 @@ one JSON line whose `seconds` covers preprocessing + training (data already deco
 `test_accuracy` is on the 10,000 test images; the table shows both and the time ratio.
 `vision`: `dlscope classify` vs bench/vision_pytorch.py on the fixture photos, images/s whole
 run and in the network alone (ratio = dlscope rate / PyTorch rate, above 1.0 = dlscope faster).
+`analyze`: `dlscope analyze folder:DIR --no-html --json` vs bench/peers/cleanvision_analyze.py
+(CleanVision's Imagelab with the overlapping issue types, n_jobs 2) on a Fashion-MNIST PNG folder
+and on ImageNet-like JPEG folders (bench/make_jpeg_folder.py) of `--sizes` images: whole-process
+wall time (median of `--repeat`), peak RSS (wait4 of the child; CleanVision's worker processes
+included), then per folder an agreement table: images flagged per issue type by each tool and
+their recall of the injected copies.
 `ml`: `cargo bench -p dlscope-ml --bench ml_bench` vs bench/sklearn_ml.py, case by case, median
 of `--repeat` fits (`seconds` of the fit alone) and the quality numbers.
 All peers get 2 threads (OMP/OpenBLAS/MKL), dlscope `--threads 2` / RAYON_NUM_THREADS=2.
@@ -188,11 +194,119 @@ def ml_group(repeat):
     return rows
 
 
+def wait_rss(cmd, env=None):
+    """Runs `cmd` to completion; returns (wall seconds, peak RSS MiB of the process, stdout)."""
+    import tempfile
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, text=True)
+        _, status, ru = os.wait4(p.pid, 0)
+        dt = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0), err.seek(0)
+        if p.returncode != 0:
+            sys.exit(f"command failed ({p.returncode}): {' '.join(cmd)}\n{err.read()[-2000:]}")
+        return dt, ru.ru_maxrss / 1024, out.read()
+
+
+# dlscope finding kind -> CleanVision issue type, and the truth kinds of make_jpeg_folder.py
+# whose copies (and, for duplicates, their sources) should be flagged.
+AGREE = [("exact_duplicate", "exact_duplicates", "exact", True),
+         ("near_duplicate", "near_duplicates", "near", True),
+         ("dark", "dark", "dark", False), ("light", "light", "light", False),
+         ("blurry", "blurry", "blurry", False), ("grayscale", "grayscale", "grayscale", False),
+         ("low_information", "low_information", None, False),
+         ("odd_size", "odd_size", None, False), ("odd_aspect_ratio", "odd_aspect_ratio", None, False)]
+
+
+def analyze_cases(sizes):
+    """(title, folder, truth csv or None) per case; inputs are generated once under bench/out."""
+    cases = []
+    n = sizes[0]
+    png = os.path.join(OUT, f"png{n // 1000}k" if n % 1000 == 0 else f"png{n}")
+    if not os.path.isdir(png):
+        sh([sys.executable, os.path.join(HERE, "make_png_folder.py"), FMNIST, png, str(sizes[0])])
+    cases.append((f"Fashion-MNIST PNG folder, {sizes[0]:,} images 28x28 grey", png, None))
+    for n in sizes[1:]:
+        d = os.path.join(OUT, f"jpeg{n}")
+        if not os.path.exists(os.path.join(d, "truth.csv")):
+            sh([sys.executable, os.path.join(HERE, "make_jpeg_folder.py"), d, str(n)])
+        cases.append((f"ImageNet-like JPEG folder, {n:,} images ~500x375", d, os.path.join(d, "truth.csv")))
+    return cases
+
+
+def agreement(folder, truth_csv, findings_csv, cv_flagged):
+    """Per issue type: dlscope count, CleanVision count, each one's recall of the injected truth."""
+    import csv
+    ours = {}
+    with open(findings_csv, newline="") as f:
+        for r in csv.DictReader(f):
+            ours.setdefault(r["kind"], set()).add(r["id"].replace("\\", "/"))
+    with open(cv_flagged) as f:
+        peer = {k: set(v) for k, v in json.load(f).items()}
+    truth = {}
+    if truth_csv:
+        with open(truth_csv, newline="") as f:
+            for r in csv.DictReader(f):
+                truth.setdefault(r["kind"], []).append(r)
+    rows = []
+    for kind, cv_type, tkind, pairs in AGREE:
+        o, p = ours.get(kind, set()), peer.get(cv_type, set())
+        pos = set()
+        for r in truth.get(tkind, []) if tkind else []:
+            pos.add("images/" + r["file"])
+            if pairs:
+                pos.add("images/" + r["source"])
+        rec = lambda got: (len(pos & got) / len(pos)) if pos else None
+        rows.append({"kind": kind, "dlscope": len(o), "cleanvision": len(p), "both": len(o & p),
+                     "truth": len(pos), "dlscope_recall": rec(o), "cleanvision_recall": rec(p)})
+    return rows
+
+
+def analyze_group(a):
+    sizes = [int(x) for x in a.sizes.split(",")]
+    cv = [sys.executable, os.path.join(HERE, "peers", "cleanvision_analyze.py"), "--n-jobs", "2"]
+    rows, agree = [], {}
+    for title, folder, truth_csv in analyze_cases(sizes):
+        ours_t, ours_rss, peer_t, peer_rss = [], [], [], []
+        out_dir = os.path.join(OUT, "analyze-out")
+        flagged = os.path.join(OUT, "cleanvision-flagged.json")
+        for _ in range(a.repeat):
+            dt, rss, _ = wait_rss([DLSCOPE, "analyze", "folder:" + folder, "--out", out_dir, "--force",
+                                   "--no-html", "--json"], env=ours_env())
+            ours_t.append(dt), ours_rss.append(rss)
+            dt, rss, out = wait_rss(cv + [folder, "--flagged", flagged], env=peer_env(2))
+            j = json_lines(out)[-1]
+            peer_t.append(dt), peer_rss.append(max(rss, j["children_peak_rss_mib"]))
+        o, p = statistics.median(ours_t), statistics.median(peer_t)
+        rows.append({"case": title, "dlscope_s": o, "dlscope_rss_mib": max(ours_rss), "cleanvision_s": p,
+                     "cleanvision_in_process_s": j["seconds"], "cleanvision_rss_mib": max(peer_rss),
+                     "ratio": o / p})
+        agree[title] = agreement(folder, truth_csv, os.path.join(out_dir, "findings.csv"), flagged)
+    print("| case | dlscope (s) | dlscope peak RSS (MiB) | CleanVision (s) | CleanVision peak RSS (MiB) "
+          "| ratio dlscope/CleanVision |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['case']} | {r['dlscope_s']:.2f} | {r['dlscope_rss_mib']:.0f} | {r['cleanvision_s']:.2f} | "
+              f"{r['cleanvision_rss_mib']:.0f} | {r['ratio']:.2f} |")
+    fmt = lambda v: "-" if v is None else f"{v:.2f}"
+    for title, table in agree.items():
+        print(f"\nAgreement, {title} (images flagged; recall of the injected copies"
+              f"{' and their sources for duplicates' if 'JPEG' in title else ''}):\n")
+        print("| issue | dlscope | CleanVision | both | injected | dlscope recall | CleanVision recall |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for r in table:
+            print(f"| {r['kind']} | {r['dlscope']} | {r['cleanvision']} | {r['both']} | {r['truth'] or '-'} | "
+                  f"{fmt(r['dlscope_recall'])} | {fmt(r['cleanvision_recall'])} |")
+    return {"timing": rows, "agreement": agree}
+
+
 JSON_GROUPS = {
     "mlp": lambda a: train_group("mlp", [1, 2, 3], a.repeat),
     "cnn": lambda a: train_group("cnn", [1], a.repeat),
     "vision": lambda a: vision_group(a.repeat),
     "ml": lambda a: ml_group(a.repeat),
+    "analyze": analyze_group,
 }
 GROUPS = {"read": case_read}
 
@@ -203,6 +317,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=None,
                     help="runs per case (default 5 for read, 1 for the others)")
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--sizes", default="10000,2000,20000",
+                    help="analyze: PNG folder size, then JPEG folder sizes (comma-separated)")
     a = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     if not a.no_build:

@@ -21,9 +21,16 @@ fn main() {
         let t = Instant::now();
         let pass = analyze_shard(&ds, &s, Shard::whole(), &|_| {}).expect("pass");
         let t_pass = t.elapsed().as_secs_f64();
+        // The findings without the shifted-copy search of small images, for its share.
+        let mut plain = s.clone();
+        plain.thresholds.shift_distance = 0;
+        let t = Instant::now();
+        let _ = finish(pass.clone(), &ds, &plain, &|_| {}).expect("findings");
+        let t_plain = t.elapsed().as_secs_f64();
         let t = Instant::now();
         let a = finish(pass, &ds, &s, &|_| {}).expect("findings");
         let t_find = t.elapsed().as_secs_f64();
+        println!("round {round}: findings without the shifted-copy search {t_plain:.2} s");
         println!(
             "round {round}: pass {t_pass:.2} s ({:.0} images/s), findings {t_find:.2} s, total {:.2} s, {} findings on {} threads",
             ds.len() as f64 / t_pass,

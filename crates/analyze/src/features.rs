@@ -102,6 +102,11 @@ pub struct ImageFeatures {
     /// the image's layout at about 16 x 16 detail. It verifies near duplicates and is the
     /// outlier feature space.
     pub dct: [[i8; 8]; 8],
+    /// For small images (both sides at most [`crate::shiftkey::MAX_SIDE`], full decode): the
+    /// hashes of the image shifted by up to 2 pixels and its grey pixels, for finding shifted
+    /// copies ([`crate::shiftkey`]). `None` for larger images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift: Option<crate::shiftkey::ShiftKey>,
 }
 
 /// One row of the feature table. Rows are ordered by (split, index).

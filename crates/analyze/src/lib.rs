@@ -32,6 +32,7 @@
 pub mod error;
 pub mod features;
 pub mod findings;
+pub mod labels;
 mod load;
 pub mod measure;
 pub mod pass;
@@ -40,6 +41,7 @@ pub mod profile;
 mod resize;
 pub mod settings;
 pub mod shard;
+pub mod shiftkey;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -49,7 +51,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{AnalyzeError, Result};
 pub use features::{FeatureTable, FileFormat, FileInfo, ImageFeatures, SampleRow};
-pub use findings::{Finding, FindingKind};
+pub use findings::{Finding, FindingKind, Partner};
 pub use measure::MeanImageSpec;
 pub use pass::{analyze_shard, mean_image_spec, Progress, Stage};
 pub use profile::{Profile, ProfileAccum, SplitProfile};

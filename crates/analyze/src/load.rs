@@ -1,10 +1,10 @@
-//! Getting one sample's pixels: file-backed samples are read once (size, format and file hash
-//! come from the same bytes) and large JPEGs are decoded at reduced scale; everything else goes
-//! through the split's own decoder.
+//! Getting one sample's pixels: file-backed samples are read once with the data layer's
+//! [`dlscope_data::decode::read_file`] (its file-size limit applies; size, format and file hash
+//! come from the same bytes) and decoded with [`decode_bytes`] (pixel and allocation limits,
+//! truncated-JPEG detection). Large JPEGs are decoded at reduced scale after the same
+//! structural check ([`jpeg_complete`]); everything else goes through the split's own decoder.
 
-use std::io::Read;
-
-use dlscope_data::decode::{decode_bytes, MAX_FILE_BYTES, MAX_PIXELS};
+use dlscope_data::decode::{decode_bytes, jpeg_complete, read_file, MAX_PIXELS};
 use dlscope_data::{DataError, Image, Split};
 
 use crate::features::{FileFormat, FileInfo};
@@ -39,7 +39,7 @@ pub(crate) fn load(
             .map_err(|e| e.to_string());
         return (None, res);
     };
-    let bytes = match read_limited(&path) {
+    let bytes = match read_file(&path) {
         Ok(b) => b,
         Err(e) => return (None, Err(e.to_string())),
     };
@@ -49,6 +49,10 @@ pub(crate) fn load(
         hash: xxhash_rust::xxh3::xxh3_64(&bytes),
     };
     if info.format == FileFormat::Jpeg {
+        if let Err(reason) = jpeg_complete(&bytes) {
+            let e = DataError::Decode { path, reason };
+            return (Some(info), Err(e.to_string()));
+        }
         if let Some(loaded) = jpeg_min_side.and_then(|m| scaled_jpeg(&bytes, m)) {
             return (Some(info), Ok(loaded));
         }
@@ -64,25 +68,6 @@ pub(crate) fn load(
     (Some(info), res)
 }
 
-fn read_limited(path: &std::path::Path) -> Result<Vec<u8>, DataError> {
-    let file = std::fs::File::open(path).map_err(|e| DataError::io(path, "open", e))?;
-    let len = file
-        .metadata()
-        .map_err(|e| DataError::io(path, "stat", e))?
-        .len();
-    if len > MAX_FILE_BYTES {
-        return Err(DataError::Decode {
-            path: path.to_path_buf(),
-            reason: format!("file is {len} bytes, over the limit of {MAX_FILE_BYTES}"),
-        });
-    }
-    let mut bytes = Vec::with_capacity(len as usize);
-    file.take(MAX_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| DataError::io(path, "read", e))?;
-    Ok(bytes)
-}
-
 /// The reduced-scale factor for a `w x h` image: the largest of 8 and 4 that keeps the shorter
 /// side at least `min_side`, or 1. Half scale is not used: measured on 500 x 375 photos
 /// (`benches/jpeg_decode.rs`), `jpeg-decoder` at 1/2 is slower than the `image` crate's full
@@ -95,16 +80,11 @@ pub(crate) fn jpeg_scale(w: u32, h: u32, min_side: u32) -> u32 {
         .unwrap_or(1)
 }
 
-/// DCT-scaled decode of a JPEG whose shorter side allows it. `None` whenever anything is
-/// unusual (too small to scale, CMYK, 16-bit, no end-of-image marker near the end, decoder
-/// error): the caller then decodes in full with the data layer's decoder, which also words the
-/// error of a broken file.
+/// DCT-scaled decode of a structurally complete JPEG whose shorter side allows it. `None`
+/// whenever anything is unusual (too small to scale, CMYK, 16-bit, decoder error): the caller
+/// then decodes in full with the data layer's decoder, which also words the error of a broken
+/// file.
 fn scaled_jpeg(bytes: &[u8], min_side: u32) -> Option<Loaded> {
-    // A complete file ends with EOI (FF D9), possibly followed by a little padding.
-    let tail = &bytes[bytes.len().saturating_sub(32)..];
-    if !tail.windows(2).any(|w| w == [0xFF, 0xD9]) {
-        return None;
-    }
     let mut dec = jpeg_decoder::Decoder::new(bytes);
     dec.read_info().ok()?;
     let info = dec.info()?;

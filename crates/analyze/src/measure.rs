@@ -5,6 +5,7 @@ use dlscope_data::Image;
 use crate::features::ImageFeatures;
 use crate::phash;
 use crate::resize::{fit_within, Resampler};
+use crate::shiftkey::{shift_key, ShiftScratch};
 
 /// Largest side of the grey copy the sharpness score is computed on.
 pub const SHARPNESS_SIDE: usize = 64;
@@ -35,6 +36,7 @@ pub(crate) struct Scratch {
     mean_px: Vec<f32>,
     rgb: Vec<u8>,
     rs: Resampler,
+    shift: ShiftScratch,
     /// Per-channel 256-bin histograms of the current image.
     pub(crate) hist: [[u32; 256]; 4],
 }
@@ -48,6 +50,7 @@ impl Default for Scratch {
             mean_px: Vec::new(),
             rgb: Vec::new(),
             rs: Resampler::default(),
+            shift: ShiftScratch::default(),
             hist: [[0; 256]; 4],
         }
     }
@@ -143,6 +146,12 @@ pub(crate) fn measure(
     // Perceptual hash and low-frequency DCT from 32 x 32.
     s.rs.resize(&s.work, ww, wh, 1, phash::SIDE, phash::SIDE, &mut s.small);
     let (phash, dct) = phash::phash(&s.small);
+    // Shift key of small images (the plain hash above is computed from the same pixels).
+    let shift = if scale == 1 && (ww, wh) == (w, h) {
+        shift_key(grey, w, h, &mut s.shift)
+    } else {
+        None
+    };
 
     mean_image(
         img,
@@ -172,6 +181,7 @@ pub(crate) fn measure(
         pixel_hash: xxhash_rust::xxh3::xxh3_64(data),
         phash,
         dct,
+        shift,
     }
 }
 

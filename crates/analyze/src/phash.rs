@@ -12,10 +12,10 @@ use std::sync::OnceLock;
 pub const SIDE: usize = 32;
 
 /// Rows of the DCT basis that are needed (frequencies 0..=8).
-const FREQS: usize = 9;
+pub(crate) const FREQS: usize = 9;
 
 /// Orthonormal DCT-II basis rows: `basis[u][x] = a(u) cos((2x + 1) u pi / 64)`.
-fn basis() -> &'static [[f32; SIDE]; FREQS] {
+pub(crate) fn basis() -> &'static [[f32; SIDE]; FREQS] {
     static B: OnceLock<[[f32; SIDE]; FREQS]> = OnceLock::new();
     B.get_or_init(|| {
         let mut b = [[0f32; SIDE]; FREQS];
@@ -36,7 +36,7 @@ fn basis() -> &'static [[f32; SIDE]; FREQS] {
 }
 
 /// The (vertical, horizontal) frequencies whose coefficients make the 64 bits, in bit order.
-fn bit_freqs() -> &'static [(usize, usize); 64] {
+pub(crate) fn bit_freqs() -> &'static [(usize, usize); 64] {
     static F: OnceLock<[(usize, usize); 64]> = OnceLock::new();
     F.get_or_init(|| {
         let mut f = [(0, 0); 64];
@@ -73,9 +73,16 @@ pub(crate) fn phash(img: &[f32]) -> (u64, [[i8; 8]; 8]) {
     for (k, &(u, v)) in bit_freqs().iter().enumerate() {
         coef[k] = t[u].iter().zip(&b[v]).map(|(a, c)| a * c).sum();
     }
-    let mut sorted = coef;
-    sorted.sort_unstable_by(f32::total_cmp);
-    let median = 0.5 * (sorted[31] + sorted[32]);
+    from_coefficients(&coef)
+}
+
+/// The hash and scaled coefficients from the 64 coefficients in bit order.
+pub(crate) fn from_coefficients(coef: &[f32; 64]) -> (u64, [[i8; 8]; 8]) {
+    // The median of 64 values: the 33rd smallest and the largest of the 32 below it.
+    let mut sorted = *coef;
+    let (below, &mut upper, _) = sorted.select_nth_unstable_by(32, f32::total_cmp);
+    let lower = below.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let median = 0.5 * (lower + upper);
     let hash = coef
         .iter()
         .enumerate()

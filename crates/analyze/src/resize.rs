@@ -11,6 +11,23 @@ pub(crate) struct Axis {
 }
 
 impl Axis {
+    /// The weights of resampling `n_in` samples to `n_out` as a dense `n_out x n_in` matrix
+    /// (row-major), the same as [`Axis::build`] applies.
+    pub(crate) fn dense(n_in: usize, n_out: usize) -> Vec<f32> {
+        let mut a = Axis::default();
+        a.build(n_in, n_out);
+        let mut m = vec![0f32; n_out * n_in];
+        let mut wi = 0usize;
+        for j in 0..n_out {
+            let (start, len) = (a.starts[j] as usize, a.lens[j] as usize);
+            for k in 0..len {
+                m[j * n_in + start + k] = a.weights[wi + k];
+            }
+            wi += len;
+        }
+        m
+    }
+
     /// Weights for resampling `n_in` samples to `n_out` by area coverage. Upsampling gives each
     /// output the input pixel(s) it overlaps (a box, no ringing).
     pub(crate) fn build(&mut self, n_in: usize, n_out: usize) {

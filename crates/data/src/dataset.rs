@@ -21,6 +21,12 @@ pub enum Format {
     Folder,
     /// A CSV manifest `path,label[,split]`.
     Manifest,
+    /// Safetensors files, one per split (`x` u8 images, `y` labels).
+    Tensors,
+    /// WebDataset `.tar` shards (`{key}.png` + `{key}.cls`).
+    WebDataset,
+    /// Parquet tables in the Hugging Face datasets layout (`image{bytes,path}`, `label`).
+    Parquet,
 }
 
 impl Format {
@@ -30,6 +36,9 @@ impl Format {
             Format::Cifar => "cifar",
             Format::Folder => "folder",
             Format::Manifest => "manifest",
+            Format::Tensors => "tensors",
+            Format::WebDataset => "webdataset",
+            Format::Parquet => "parquet",
         }
     }
 }

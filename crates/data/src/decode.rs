@@ -29,6 +29,11 @@ pub const MAX_FILE_BYTES: u64 = 1 << 30;
 
 /// Reads and decodes one image file.
 pub fn decode_file(path: &Path) -> Result<Image> {
+    decode_bytes(path, &read_file(path)?)
+}
+
+/// Reads one image file's bytes, refusing files over [`MAX_FILE_BYTES`] without reading them.
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
     let file = std::fs::File::open(path).map_err(|e| DataError::io(path, "open", e))?;
     let len = file
         .metadata()
@@ -46,7 +51,7 @@ pub fn decode_file(path: &Path) -> Result<Image> {
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| DataError::io(path, "read", e))?;
-    decode_bytes(path, &bytes)
+    Ok(bytes)
 }
 
 /// Decodes an image held in memory; `path` only names it in errors.
@@ -119,7 +124,9 @@ fn decode_err(path: &Path, reason: String) -> DataError {
 
 /// Walks the JPEG marker structure from SOI to EOI and fails if the data ends first
 /// (a truncated file). Bytes after EOI are allowed (some cameras append data there).
-fn jpeg_complete(b: &[u8]) -> std::result::Result<(), String> {
+/// [`decode_bytes`] runs this on every JPEG; it is public for callers that decode JPEGs with
+/// another decoder (e.g. at reduced scale).
+pub fn jpeg_complete(b: &[u8]) -> std::result::Result<(), String> {
     let truncated = |at: usize| {
         Err(format!(
             "truncated JPEG: data ends at byte {} before the end-of-image marker",

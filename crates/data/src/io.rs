@@ -133,6 +133,43 @@ where
     Ok(())
 }
 
+/// Prefix of the temporary folders [`AtomicDir`] builds `target` under:
+/// `.dlscope-partial-<target name>-`.
+pub fn partial_prefix(target: &Path) -> String {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!(".dlscope-partial-{name}-")
+}
+
+/// Removes the temporary folders an interrupted (killed) writer of `target` left beside it, so a
+/// rerun starts clean. Only folders named with [`partial_prefix`] of this target are touched.
+/// Returns what was removed.
+pub fn remove_stale_partials(target: &Path) -> Result<Vec<PathBuf>> {
+    let parent = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let prefix = partial_prefix(target);
+    let mut removed = Vec::new();
+    let Ok(rd) = std::fs::read_dir(parent) else {
+        return Ok(removed);
+    };
+    for e in rd.flatten() {
+        let stale = e.file_name().to_str().is_some_and(|n| {
+            n.strip_prefix(&prefix)
+                .is_some_and(|rest| !rest.contains('-') && !rest.is_empty())
+        });
+        if stale && e.path().is_dir() {
+            let p = e.path();
+            std::fs::remove_dir_all(&p).map_err(|err| DataError::io(&p, "remove stale", err))?;
+            removed.push(p);
+        }
+    }
+    Ok(removed)
+}
+
 /// A folder built under a temporary name beside its final place and renamed into place by
 /// [`AtomicDir::commit`]. Dropped without commit, it is removed, so an interrupted writer leaves
 /// nothing under the final name.
@@ -157,7 +194,7 @@ impl AtomicDir {
         };
         std::fs::create_dir_all(parent).map_err(|e| DataError::io(parent, "create folder", e))?;
         let tmp = tempfile::Builder::new()
-            .prefix(".dlscope-partial-")
+            .prefix(&partial_prefix(target))
             .tempdir_in(parent)
             .map_err(|e| DataError::io(parent, "create temp folder in", e))?;
         Ok(AtomicDir {

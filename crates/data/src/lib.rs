@@ -12,11 +12,15 @@
 //! ```
 //!
 //! Readers: [`idx`] (MNIST family, raw or gzip), [`cifar`] (CIFAR-10/100 batches and the
-//! official `.tar.gz`), [`folder`] (ImageNet-style class folders), [`manifest`] (CSV).
+//! official `.tar.gz`), [`folder`] (ImageNet-style class folders), [`manifest`] (CSV),
+//! [`tensors`] (safetensors per split), [`webdataset`] (`.tar` shards), `parquet` (Hugging Face
+//! layout, behind the `parquet` feature). Writers for all but CIFAR; [`convert`] goes between
+//! them with optional [`transform`]s (resize, channels, pad) and re-encoding.
 //! [`open`] accepts a catalog name or a path and detects the format.
 
 pub mod catalog;
 pub mod cifar;
+pub mod convert;
 pub mod dataset;
 pub mod decode;
 #[cfg(feature = "download")]
@@ -28,8 +32,13 @@ pub mod image;
 pub mod io;
 pub mod manifest;
 pub mod open;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod summary;
+pub mod tensors;
+pub mod transform;
 pub mod verify;
+pub mod webdataset;
 
 pub use dataset::{
     Dataset, Dense, Format, Sample, SampleId, SampleSource, Skipped, Split, Written,

@@ -1,6 +1,6 @@
 //! One entry point for every dataset argument: a catalog name (`fashion-mnist`), a path whose
 //! format is detected, or a path with an explicit format prefix (`idx:`, `cifar:`, `folder:`,
-//! `manifest:`).
+//! `manifest:`, `tensors:`, `webdataset:`, `parquet:`).
 //!
 //! ```no_run
 //! let fm = dlscope_data::open("fashion-mnist")?;             // catalog: local copy, class names
@@ -14,14 +14,16 @@
 //! complete local copy (see [`catalog`](crate::catalog)); `./mnist` opens a folder of that name.
 //! Any other spec must be an existing path, detected in this order: a `.csv` file is a manifest;
 //! a `.tar.gz`/`.tgz` file or a folder with CIFAR batch files is CIFAR; a folder with IDX files
-//! under the standard names is IDX; a folder with images is an image folder.
+//! under the standard names is IDX; a `.safetensors` file or a folder holding one is tensors; a
+//! folder of `<split>-NNNNNN.tar` shards is WebDataset; a `.parquet` file or a folder holding one
+//! is Parquet; a folder with images is an image folder.
 
 use std::path::Path;
 
 use crate::catalog::{self, Entry, Roots};
 use crate::dataset::{Dataset, Format};
 use crate::error::{DataError, Result};
-use crate::{cifar, folder, idx, manifest};
+use crate::{cifar, folder, idx, manifest, tensors, webdataset};
 
 /// Opens a dataset by catalog name or path, looking for catalog copies in the roots of this
 /// machine ([`Roots::from_env`]).
@@ -68,6 +70,9 @@ fn split_prefix(spec: &str) -> Option<(Format, &str)> {
         "cifar" => Format::Cifar,
         "folder" => Format::Folder,
         "manifest" => Format::Manifest,
+        "tensors" => Format::Tensors,
+        "webdataset" | "wds" => Format::WebDataset,
+        "parquet" => Format::Parquet,
         _ => return None,
     };
     Some((format, rest))
@@ -84,7 +89,37 @@ fn open_as(format: Format, path: &Path) -> Result<Dataset> {
         Format::Cifar => cifar::open(path),
         Format::Folder => folder::open(path),
         Format::Manifest => manifest::open(path),
+        Format::Tensors => tensors::open(path),
+        Format::WebDataset => webdataset::open(path),
+        Format::Parquet => open_parquet(path),
     }
+}
+
+#[cfg(feature = "parquet")]
+fn open_parquet(path: &Path) -> Result<Dataset> {
+    crate::parquet::open(path)
+}
+
+#[cfg(not(feature = "parquet"))]
+fn open_parquet(path: &Path) -> Result<Dataset> {
+    Err(DataError::FeatureDisabled {
+        what: format!("reading the Parquet dataset {}", path.display()),
+        feature: "parquet",
+    })
+}
+
+/// A folder holding `.parquet` files, directly or in `data/` (the Hugging Face Hub layout).
+fn is_parquet_dir(path: &Path) -> bool {
+    [path.to_path_buf(), path.join("data")].iter().any(|d| {
+        std::fs::read_dir(d).is_ok_and(|rd| {
+            rd.filter_map(|e| e.ok()).any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .to_lowercase()
+                    .ends_with(".parquet")
+            })
+        })
+    })
 }
 
 /// Which reader a path needs, without reading the dataset. Fails with
@@ -100,6 +135,12 @@ pub fn detect(path: &Path) -> Result<Format> {
         }
         if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
             return Ok(Format::Cifar);
+        }
+        if name.ends_with(".safetensors") {
+            return Ok(Format::Tensors);
+        }
+        if name.ends_with(".parquet") {
+            return Ok(Format::Parquet);
         }
         let why = if name.contains("-ubyte") {
             format!(
@@ -124,12 +165,21 @@ pub fn detect(path: &Path) -> Result<Format> {
         if idx::looks_like_dir(path) {
             return Ok(Format::Idx);
         }
+        if tensors::looks_like(path) {
+            return Ok(Format::Tensors);
+        }
+        if webdataset::looks_like(path) {
+            return Ok(Format::WebDataset);
+        }
+        if is_parquet_dir(path) {
+            return Ok(Format::Parquet);
+        }
         if folder::looks_like(path) {
             return Ok(Format::Folder);
         }
         return Err(DataError::UnknownFormat {
             path: path.to_path_buf(),
-            why: "the folder holds no CIFAR batch files, no IDX files (train-images-idx3-ubyte[.gz], ...) and no image files within three levels".into(),
+            why: "the folder holds no CIFAR batch files, no IDX files (train-images-idx3-ubyte[.gz], ...), no .safetensors, .parquet or <split>-NNNNNN.tar files and no image files within three levels".into(),
         });
     }
     Err(DataError::NotFound {
@@ -170,6 +220,7 @@ pub fn open_entry(entry: &Entry, roots: &Roots) -> Result<Dataset> {
         }
         Format::Folder => folder::open(&dir)?,
         Format::Manifest => manifest::open(&dir)?,
+        other => open_as(other, &dir)?,
     };
     if ds.classes.len() != classes.len() {
         return Err(DataError::BadHeader {

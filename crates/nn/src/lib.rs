@@ -25,6 +25,7 @@
 //! [`preprocess`], [`data`], [`checkpoint`] (run folders), [`predict`].
 
 pub mod checkpoint;
+pub mod crossval;
 pub mod data;
 pub mod engine;
 pub mod error;

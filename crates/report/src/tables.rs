@@ -8,8 +8,18 @@ use std::io::Write;
 use dlscope_analyze::{DatasetMeta, FeatureTable, Finding};
 use dlscope_data::SampleId;
 
-/// Columns of `findings.csv`, in order.
-pub const FINDINGS_COLUMNS: [&str; 6] = ["kind", "split", "id", "group", "score", "detail"];
+/// Columns of `findings.csv`, in order. `partner_split` / `partner_id` name the closest other
+/// sample of a pairwise finding (duplicates, conflicts, leaks) and are empty otherwise.
+pub const FINDINGS_COLUMNS: [&str; 8] = [
+    "kind",
+    "split",
+    "id",
+    "group",
+    "score",
+    "detail",
+    "partner_split",
+    "partner_id",
+];
 
 /// Columns of `features.csv`, in order (see docs/report.md for their meaning).
 pub const FEATURES_COLUMNS: [&str; 31] = [
@@ -78,6 +88,15 @@ pub fn write_findings_csv(w: &mut dyn Write, findings: &[Finding]) -> csv::Resul
         out.write_field(&buf)?;
         out.write_field(format_score(f.score))?;
         out.write_field(&f.detail)?;
+        buf.clear();
+        match &f.partner {
+            Some(p) => {
+                out.write_field(&p.split)?;
+                let _ = write!(buf, "{}", p.id);
+            }
+            None => out.write_field("")?,
+        }
+        out.write_field(&buf)?;
         out.write_record(None::<&[u8]>)?;
     }
     out.flush()?;

@@ -26,6 +26,20 @@ fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
 #[test]
 fn findings_csv_has_the_exact_header_and_quotes_awkward_text() {
     let nasty = "said \"hi\", then\nleft";
+    let mut dup = finding(
+        FindingKind::ExactDuplicate,
+        "test",
+        7,
+        SampleId::Index(7),
+        Some(12),
+        1.0,
+        "plain",
+    );
+    dup.partner = Some(dlscope_analyze::Partner {
+        split: "train".into(),
+        index: 3,
+        id: SampleId::Index(3),
+    });
     let findings = vec![
         finding(
             FindingKind::Dark,
@@ -36,21 +50,13 @@ fn findings_csv_has_the_exact_header_and_quotes_awkward_text() {
             0.875,
             nasty,
         ),
-        finding(
-            FindingKind::ExactDuplicate,
-            "test",
-            7,
-            SampleId::Index(7),
-            Some(12),
-            1.0,
-            "plain",
-        ),
+        dup,
     ];
     let mut buf = Vec::new();
     write_findings_csv(&mut buf, &findings).unwrap();
     let text = String::from_utf8(buf.clone()).unwrap();
     assert!(
-        text.starts_with("kind,split,id,group,score,detail\n"),
+        text.starts_with("kind,split,id,group,score,detail,partner_split,partner_id\n"),
         "{text}"
     );
     assert!(text.contains("\"said \"\"hi\"\", then\nleft\""), "{text}");
@@ -61,11 +67,29 @@ fn findings_csv_has_the_exact_header_and_quotes_awkward_text() {
     assert_eq!(rows.len(), 2);
     assert_eq!(
         rows[0].iter().collect::<Vec<_>>(),
-        ["dark", "train", "cat/a, \"b\".png", "", "0.875", nasty]
+        [
+            "dark",
+            "train",
+            "cat/a, \"b\".png",
+            "",
+            "0.875",
+            nasty,
+            "",
+            ""
+        ]
     );
     assert_eq!(
         rows[1].iter().collect::<Vec<_>>(),
-        ["exact_duplicate", "test", "7", "12", "1", "plain"]
+        [
+            "exact_duplicate",
+            "test",
+            "7",
+            "12",
+            "1",
+            "plain",
+            "train",
+            "3"
+        ]
     );
 }
 
@@ -323,6 +347,13 @@ fn end_to_end_folder_dataset_rows() {
         .iter()
         .all(|r| r[1] == "train" && !r[3].is_empty() && r[4] == "1"));
     assert_eq!(exact[0][3], exact[1][3], "same group");
+    // Each names the other as its partner.
+    for (a, b) in [(0, 1), (1, 0)] {
+        assert_eq!(
+            (exact[a][6].as_str(), &exact[a][7]),
+            ("train", &exact[b][2])
+        );
+    }
     // The same pixels under two labels is a label conflict too.
     assert!(of("label_conflict")
         .iter()

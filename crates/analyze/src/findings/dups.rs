@@ -8,10 +8,12 @@
 //! the pair search runs over distinct hashes only and many copies of one image cost nothing
 //! extra; a collapsed member whose DCT vector is not within reach of its hash's first member
 //! takes part in exact matching only. Links are direct: a leak or conflict needs a duplicate of
-//! its own in train or with another label, not a chain.
+//! its own in train or with another label, not a chain. Small images are also linked to
+//! copies shifted by up to 2 pixels ([`super::shifts`]), which their hashes alone miss.
 
 use super::mih::near_pairs;
 use super::outliers::unit_dct;
+use super::shifts::shifted_pairs;
 use super::unionfind::UnionFind;
 use super::{FindingKind, Raw};
 use crate::features::{ImageFeatures, SampleRow};
@@ -25,16 +27,18 @@ fn exact_key(f: &ImageFeatures) -> ExactKey {
     (f.pixel_hash, f.width, f.height, f.channels, f.decode_scale)
 }
 
-/// Closest link of one kind: (distance, partner row).
+/// Closest link of one kind: (distance, partner row); `shifted` when the link was found on
+/// the centred-mass key (distance is then between those hashes).
 #[derive(Clone, Copy)]
 struct Best {
     d: u8,
     row: u32,
+    shifted: bool,
 }
 
-fn better(slot: &mut Option<Best>, d: u8, row: u32) {
+fn better(slot: &mut Option<Best>, d: u8, row: u32, shifted: bool) {
     if slot.is_none_or(|b| (d, row) < (b.d, b.row)) {
-        *slot = Some(Best { d, row });
+        *slot = Some(Best { d, row, shifted });
     }
 }
 
@@ -201,27 +205,50 @@ pub(crate) fn find(
             rep_norm[b as usize],
         )
     };
-    near_pairs(&values, t.near_duplicate_distance, &accept, &mut |pairs| {
-        for &(a, b, d) in pairs {
-            uf.union(first_of(a), first_of(b));
-            better(&mut near[a as usize], d, first_of(b));
-            better(&mut near[b as usize], d, first_of(a));
-            if train_row[b as usize] != NONE {
-                better(&mut near_train[a as usize], d, train_row[b as usize]);
-            }
-            if train_row[a as usize] != NONE {
-                better(&mut near_train[b as usize], d, train_row[a as usize]);
-            }
-            // Only hashes with one label need this: with two, they conflict within.
-            for (x, y) in [(a, b), (b, a)] {
-                if let [l] = labels[x as usize][..] {
-                    if let Some(o) = labelled_not(y, l) {
-                        better(&mut conflict[x as usize], d, o);
-                    }
+    // Links hashes `a` and `b` (rows `ra`, `rb`) at distance `d`.
+    let mut link = |a: u32, b: u32, ra: u32, rb: u32, d: u8, shifted: bool| {
+        uf.union(ra, rb);
+        better(&mut near[a as usize], d, rb, shifted);
+        better(&mut near[b as usize], d, ra, shifted);
+        if train_row[b as usize] != NONE {
+            better(
+                &mut near_train[a as usize],
+                d,
+                train_row[b as usize],
+                shifted,
+            );
+        }
+        if train_row[a as usize] != NONE {
+            better(
+                &mut near_train[b as usize],
+                d,
+                train_row[a as usize],
+                shifted,
+            );
+        }
+        // Only hashes with one label need this: with two, they conflict within.
+        for (x, y) in [(a, b), (b, a)] {
+            if let [l] = labels[x as usize][..] {
+                if let Some(o) = labelled_not(y, l) {
+                    better(&mut conflict[x as usize], d, o, shifted);
                 }
             }
         }
+    };
+    near_pairs(&values, t.near_duplicate_distance, &accept, &mut |pairs| {
+        for &(a, b, d) in pairs {
+            link(a, b, first_of(a), first_of(b), d, false);
+        }
     });
+
+    // Shifted copies of small images, linking the rows' hashes (rows in near matching only).
+    let eligible = |r: usize| u_of[r] != NONE;
+    for (ra, rb, d) in shifted_pairs(rows, &eligible, t) {
+        let (a, b) = (u_of[ra as usize], u_of[rb as usize]);
+        if a != b {
+            link(a, b, ra, rb, d, true);
+        }
+    }
 
     let mut size = vec![0u32; n];
     let roots: Vec<u32> = (0..n as u32).map(|r| uf.find(r)).collect();
@@ -233,6 +260,13 @@ pub(crate) fn find(
         classes
             .get(l as usize)
             .map_or_else(|| l.to_string(), |c| format!("'{c}'"))
+    };
+    let via = |b: &Best| {
+        if b.shifted {
+            " after shifting it by up to 2 px (a shifted copy)"
+        } else {
+            ""
+        }
     };
     let mut out = Vec::new();
     for (r, row) in rows.iter().enumerate() {
@@ -264,6 +298,7 @@ pub(crate) fn find(
                     count - 1,
                     names(other as usize)
                 ),
+                partner: Some(other as usize),
             });
         }
 
@@ -276,11 +311,11 @@ pub(crate) fn find(
                 if let Some(o) = members_ok(u)
                     .find(|&o| rows[o as usize].image.as_ref().map(exact_key) != Some(key))
                 {
-                    better(&mut nearest, 0, o);
+                    better(&mut nearest, 0, o, false);
                 }
             }
             if let Some(b) = near[u] {
-                better(&mut nearest, b.d, b.row);
+                better(&mut nearest, b.d, b.row, b.shifted);
             }
         }
         if let Some(b) = nearest {
@@ -290,11 +325,13 @@ pub(crate) fn find(
                 group: Some(root),
                 score: 1.0 - b.d as f64 / 64.0,
                 detail: format!(
-                    "perceptual hash {} bit(s) from {} (cluster of {})",
+                    "perceptual hash {} bit(s){} from {} (cluster of {})",
                     b.d,
+                    via(&b),
                     names(b.row as usize),
                     size[root as usize]
                 ),
+                partner: Some(b.row as usize),
             });
         }
 
@@ -302,15 +339,15 @@ pub(crate) fn find(
         if let Some(ts) = train.filter(|&ts| ts != row.split) {
             let mut leak: Option<Best> = None;
             if let Some(o) = exact_other(&|x| x.split == ts) {
-                better(&mut leak, 0, o);
+                better(&mut leak, 0, o, false);
             }
             if u != NONE {
                 let u = u as usize;
                 if train_row[u] != NONE {
-                    better(&mut leak, 0, train_row[u]);
+                    better(&mut leak, 0, train_row[u], false);
                 }
                 if let Some(b) = near_train[u] {
-                    better(&mut leak, b.d, b.row);
+                    better(&mut leak, b.d, b.row, b.shifted);
                 }
             }
             if let Some(b) = leak {
@@ -320,15 +357,17 @@ pub(crate) fn find(
                     group: Some(root),
                     score: 1.0 - b.d as f64 / 64.0,
                     detail: format!(
-                        "{} in train: {} (perceptual hash distance {})",
-                        if b.d == 0 {
+                        "{} in train: {} (perceptual hash distance {}{})",
+                        if b.d == 0 && !b.shifted {
                             "duplicate"
                         } else {
                             "near duplicate"
                         },
                         names(b.row as usize),
-                        b.d
+                        b.d,
+                        via(&b)
                     ),
+                    partner: Some(b.row as usize),
                 });
             }
         }
@@ -336,14 +375,18 @@ pub(crate) fn find(
         // Label conflict: a duplicate with another label.
         if let Some(l) = row.label {
             let other_label = |x: &SampleRow| x.label.is_some_and(|m| m != l);
-            let mut conf: Option<Best> = exact_other(&other_label).map(|o| Best { d: 0, row: o });
+            let mut conf: Option<Best> = exact_other(&other_label).map(|o| Best {
+                d: 0,
+                row: o,
+                shifted: false,
+            });
             if u != NONE {
                 if let Some(o) = labelled_not(u, l) {
-                    better(&mut conf, 0, o);
+                    better(&mut conf, 0, o, false);
                 }
                 if let Some(b) = conflict[u as usize] {
                     // Recorded only for hashes whose single label is this one.
-                    better(&mut conf, b.d, b.row);
+                    better(&mut conf, b.d, b.row, b.shifted);
                 }
             }
             if let Some(b) = conf {
@@ -354,14 +397,16 @@ pub(crate) fn find(
                     group: Some(root),
                     score: 1.0 - b.d as f64 / 64.0,
                     detail: format!(
-                        "labelled {} but its duplicate {} (perceptual hash distance {}) is labelled {}",
+                        "labelled {} but its duplicate {} (perceptual hash distance {}{}) is labelled {}",
                         label_name(l),
                         names(b.row as usize),
                         b.d,
+                        via(&b),
                         partner
                             .label
                             .map_or_else(|| "-".to_string(), label_name)
                     ),
+                    partner: Some(b.row as usize),
                 });
             }
         }

@@ -4,6 +4,7 @@ mod dups;
 mod mih;
 mod outliers;
 mod quality;
+mod shifts;
 mod unionfind;
 
 use dlscope_data::SampleId;
@@ -135,6 +136,21 @@ pub struct Finding {
     /// For `label_issue`: the label the model suggests instead of `label`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suggested_label: Option<u32>,
+    /// For pairwise kinds (`exact_duplicate`, `near_duplicate`, `label_conflict`, `leak`): the
+    /// closest other sample the finding is about (the one `detail` names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner: Option<Partner>,
+}
+
+/// The other sample of a pairwise finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partner {
+    /// Split name.
+    pub split: String,
+    /// Position within the split.
+    pub index: u64,
+    /// Report identity of the sample (index or relative path).
+    pub id: SampleId,
 }
 
 /// A finding before its sample id is looked up: `row` is the feature-table position.
@@ -144,6 +160,8 @@ pub(crate) struct Raw {
     pub group: Option<u64>,
     pub score: f64,
     pub detail: String,
+    /// Feature-table position of the closest other sample, for pairwise kinds.
+    pub partner: Option<usize>,
 }
 
 /// Builds every finding from a complete, sorted feature table. `id_of(split, index)` names
@@ -174,6 +192,7 @@ pub fn find(
                 group: None,
                 score: 1.0,
                 detail: e.clone(),
+                partner: None,
             });
         }
     }
@@ -182,16 +201,26 @@ pub fn find(
     raw.extend(quality::find(rows, t));
     raw.extend(outliers::find(rows, t));
 
+    let split_name = |s: u16| {
+        meta.splits
+            .get(s as usize)
+            .map_or_else(String::new, |s| s.name.clone())
+    };
     let mut out: Vec<Finding> = raw
         .into_iter()
         .map(|f| {
             let row = &rows[f.row];
+            let partner = f.partner.map(|p| {
+                let o = &rows[p];
+                Partner {
+                    split: split_name(o.split),
+                    index: o.index,
+                    id: id_of(o.split, o.index),
+                }
+            });
             Finding {
                 kind: f.kind,
-                split: meta
-                    .splits
-                    .get(row.split as usize)
-                    .map_or_else(String::new, |s| s.name.clone()),
+                split: split_name(row.split),
                 index: row.index,
                 id: id_of(row.split, row.index),
                 label: row.label,
@@ -199,6 +228,7 @@ pub fn find(
                 score: f.score,
                 detail: f.detail,
                 suggested_label: None,
+                partner,
             }
         })
         .collect();

@@ -112,6 +112,7 @@ pub(crate) fn find(rows: &[SampleRow], t: &Thresholds) -> Vec<Raw> {
                 detail: format!(
                     "mean distance to its {k} nearest neighbours {s:.3} is {z:.1} robust SDs above the median {med:.3}"
                 ),
+                partner: None,
             });
         }
     }

@@ -45,6 +45,7 @@ pub(crate) fn find(rows: &[SampleRow], t: &Thresholds) -> Vec<Raw> {
             group: None,
             score,
             detail,
+            partner: None,
         })
     };
     for (k, &r) in readable.iter().enumerate() {

@@ -443,6 +443,49 @@ fn injected_issues_are_found_with_few_false_flags() {
     assert_eq!(ds.len(), truth.samples.len());
     let a = analyze(&ds, &Settings::default(), &|_| {}).expect("analysis");
     let scores = score(&a, &truth);
+    // Pairwise findings name their partner: a leak's is in train, a conflict's carries
+    // another label, and each names another sample; other kinds have none.
+    let label_of = |split: &str, index: u64| {
+        let si = ds
+            .splits
+            .iter()
+            .position(|s| s.name() == split)
+            .expect("split");
+        ds.splits[si].label(index as usize)
+    };
+    for f in &a.findings {
+        match (f.kind.grouped(), &f.partner) {
+            (true, Some(p)) => {
+                assert!(
+                    (p.split.as_str(), p.index) != (f.split.as_str(), f.index),
+                    "{f:?}"
+                );
+                assert!(f.detail.contains(&p.id.to_string()), "{f:?}");
+                if f.kind == K::Leak {
+                    assert_eq!(p.split, "train", "{f:?}");
+                }
+                if f.kind == K::LabelConflict {
+                    assert_ne!(label_of(&p.split, p.index), f.label, "{f:?}");
+                }
+            }
+            (false, None) => {}
+            _ => panic!("partner wrongly set or missing: {f:?}"),
+        }
+    }
+    // Every injected leak names its own train copy.
+    for f in a.findings.iter().filter(|f| f.kind == K::Leak) {
+        let p = f.partner.as_ref().expect("leak partner");
+        let base = file_name(&f.id);
+        let stem = base
+            .trim_start_matches('b')
+            .split('.')
+            .next()
+            .unwrap_or_default();
+        if truth.positive[&K::Leak].contains(&base) {
+            let pn = file_name(&p.id);
+            assert!(pn.starts_with(&format!("leak_{stem}")), "{base} -> {pn}");
+        }
+    }
     println!(
         "{:<18} {:>9} {:>7} {:>12} {:>8}",
         "kind", "positives", "recall", "false flags", "rate"

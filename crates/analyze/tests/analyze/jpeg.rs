@@ -80,3 +80,60 @@ fn large_jpegs_decode_at_reduced_scale_with_close_features() {
     assert_eq!(full.profile.splits[0].pixels.pixels, expected);
     assert!((p.pixels.mean[0] - full.profile.splits[0].pixels.mean[0]).abs() < 0.01);
 }
+
+/// A truncated JPEG large enough for the reduced-scale decoder is still caught by the data
+/// layer's structural check: it becomes an `unreadable` finding naming the file, also when
+/// padding after the cut ends in an end-of-image marker the old tail check trusted.
+#[test]
+fn truncated_large_jpegs_are_unreadable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cls = dir.path().join("ds").join("train").join("things");
+    std::fs::create_dir_all(&cls).expect("mkdir");
+    let mut rng = rng(5);
+    let big = image::imageops::resize(
+        &scene(&mut rng),
+        1024,
+        768,
+        image::imageops::FilterType::Triangle,
+    );
+    let full = jpeg_bytes(&noise(&big, 3.0, &mut rng), 90);
+    std::fs::write(cls.join("whole.jpg"), &full).expect("write");
+    std::fs::write(cls.join("cut.jpg"), &full[..full.len() / 2]).expect("write");
+    // Cut inside a marker segment's header, then an EOI: the marker walk sees a segment
+    // that runs past the end of the file.
+    let header_end = full
+        .windows(2)
+        .position(|w| w == [0xFF, 0xDA])
+        .expect("start of scan");
+    let mut padded = full[..header_end + 3].to_vec();
+    padded.extend_from_slice(&[0xFF, 0xD9]);
+    std::fs::write(cls.join("cut_eoi.jpg"), &padded).expect("write");
+    let ds = dlscope_data::folder::open(&dir.path().join("ds")).expect("opens");
+    let a = analyze(&ds, &Settings::default(), &|_| {}).expect("analysis");
+    let unreadable: Vec<String> = a
+        .findings
+        .iter()
+        .filter(|f| f.kind == dlscope_analyze::FindingKind::Unreadable)
+        .map(|f| format!("{} {}", f.id, f.detail))
+        .collect();
+    assert_eq!(unreadable.len(), 2, "{unreadable:?}");
+    for name in ["cut.jpg", "cut_eoi.jpg"] {
+        let f = unreadable
+            .iter()
+            .find(|u| u.starts_with(&format!("{name} ")) || u.contains(&format!("/{name} ")))
+            .unwrap_or_else(|| panic!("{name} not unreadable: {unreadable:?}"));
+        assert!(f.contains(name) && f.contains("JPEG"), "{f}");
+    }
+    let whole = a
+        .features
+        .rows
+        .iter()
+        .find(|r| {
+            ds.splits[0]
+                .id(r.index as usize)
+                .to_string()
+                .ends_with("whole.jpg")
+        })
+        .expect("whole row");
+    assert_eq!(whole.image.as_ref().expect("decoded").decode_scale, 4);
+}

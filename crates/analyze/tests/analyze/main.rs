@@ -4,5 +4,7 @@ mod calibrate;
 mod fashion;
 mod injected;
 mod jpeg;
+mod labels;
 mod shards;
+mod shifts;
 mod util;

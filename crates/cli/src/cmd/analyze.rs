@@ -67,6 +67,9 @@ pub struct Args {
     /// is several times faster and keeps the features of interest).
     #[arg(long)]
     pub full_decode: bool,
+    /// Include the `label_issue` findings of a `dlscope labels --out DIR` folder in the report.
+    #[arg(long, value_name = "DIR")]
+    pub labels: Option<PathBuf>,
     /// Items (or groups) shown per gallery in report.html; all are in findings.csv.
     #[arg(long, value_name = "N", default_value_t = 60)]
     pub gallery_limit: usize,
@@ -143,13 +146,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Ok(());
     }
 
-    let analysis: Analysis = if args.merge.is_empty() {
+    let mut analysis: Analysis = if args.merge.is_empty() {
         analyze(&ds, &settings, &progress)?
     } else {
         let merged = shards::read_and_merge(&args.merge)?;
         finish(merged, &ds, &settings, &progress)?
     };
     pb.finish_and_clear();
+    if let Some(dir) = &args.labels {
+        let issues = dlscope_flows::labels::read_issue_findings(dir, &ds)
+            .with_context(|| format!("--labels {}", dir.display()))?;
+        let kind = dlscope_analyze::FindingKind::LabelIssue;
+        analysis.findings.retain(|f| f.kind != kind);
+        *analysis.counts.entry(kind).or_default() = issues.len() as u64;
+        analysis.findings.extend(issues);
+    }
     let opts = WriteOptions {
         html: !args.no_html,
         html_options: HtmlOptions {

@@ -1,9 +1,11 @@
 //! `dlscope cluster DATASET --method M --k N --features F --out DIR [--json]`: cluster every
-//! sample, score against the labels, write `assignments.csv` and `summary.json`.
+//! sample, score against the labels, write `assignments.csv`, `summary.json` and the page
+//! `cluster.html` (thumbnails per cluster, 2-D PCA map, dendrogram for agglomerative).
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
+use dlscope_flows::cluster_page::{write_cluster_page, PageOptions};
 use dlscope_ml::features::FeatureSpec;
 use dlscope_ml::hierarchical::Linkage;
 use dlscope_ml::pipeline::{cluster, write_cluster, ClusterConfig, Method};
@@ -45,7 +47,7 @@ pub struct Args {
     /// pca:50 for the others.
     #[arg(long)]
     pub features: Option<String>,
-    /// New output folder for assignments.csv and summary.json.
+    /// New output folder for assignments.csv, summary.json and cluster.html.
     #[arg(long)]
     pub out: PathBuf,
     /// Print the summary as JSON.
@@ -75,6 +77,12 @@ pub struct Args {
     pub silhouette_sample: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Thumbnails per cluster in cluster.html (nearest the centre).
+    #[arg(long, default_value_t = 8)]
+    pub thumbs: usize,
+    /// Points drawn on the 2-D map of cluster.html (a seeded sample above this).
+    #[arg(long, default_value_t = 5000)]
+    pub map_points: usize,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -132,6 +140,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let out = cluster(&ds, &cfg).with_context(|| format!("clustering {}", ds.name))?;
     let dir = write_cluster(&out, &args.out)
         .with_context(|| format!("writing {}", args.out.display()))?;
+    let page = dir.join("cluster.html");
+    let opts = PageOptions {
+        per_cluster: args.thumbs,
+        map_points: args.map_points,
+        seed: args.seed,
+        ..PageOptions::default()
+    };
+    write_cluster_page(&ds, &out, cfg.splits.as_deref(), &opts, &page)
+        .with_context(|| format!("writing {}", page.display()))?;
     let s = &out.summary;
     if args.json {
         println!("{}", serde_json::to_string_pretty(s)?);

@@ -5,13 +5,17 @@ use clap::{Parser, Subcommand};
 
 pub mod analyze;
 pub mod classify;
+pub mod clean;
 pub mod cluster;
 pub mod common;
+pub mod convert;
 pub mod datasets;
+pub mod diet;
 pub mod embed;
 pub mod evaluate;
 pub mod fetch;
 pub mod info;
+pub mod labels;
 pub mod predict;
 pub mod reduce;
 pub mod train;
@@ -51,6 +55,14 @@ pub enum Command {
     Cluster(cluster::Args),
     /// Write a reduced dataset (random, systematic, stratified, prototypes, duplicate-aware).
     Reduce(reduce::Args),
+    /// Train on subsets chosen by each sampling strategy and chart test accuracy against fraction.
+    Diet(diet::Args),
+    /// Convert a dataset to another format (idx, folder, manifest, tensors, webdataset, parquet), optionally resized or re-encoded.
+    Convert(convert::Args),
+    /// Write a cleaned copy of a dataset from an analysis report (drop or relabel flagged samples).
+    Clean(clean::Args),
+    /// Likely label errors: cross-validated model probabilities + confident learning (cleanlab's method).
+    Labels(labels::Args),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -67,5 +79,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Embed(a) => embed::run(a),
         Command::Cluster(a) => cluster::run(a),
         Command::Reduce(a) => reduce::run(a),
+        Command::Diet(a) => diet::run(a),
+        Command::Convert(a) => convert::run(a),
+        Command::Labels(a) => labels::run(a),
+        Command::Clean(a) => clean::run(a),
     }
 }

@@ -18,6 +18,9 @@ pub enum ImageFormat {
     Png,
     /// JPEG at `quality` 1..=100; an alpha channel is dropped.
     Jpeg { quality: u8 },
+    /// Lossless WebP (the `image` crate encodes WebP losslessly only). WebP has no grey mode:
+    /// grey images are stored as RGB with R = G = B and read back with 3 channels.
+    Webp,
 }
 
 impl ImageFormat {
@@ -26,6 +29,7 @@ impl ImageFormat {
         match self {
             ImageFormat::Png => "png",
             ImageFormat::Jpeg { .. } => "jpg",
+            ImageFormat::Webp => "webp",
         }
     }
 
@@ -35,6 +39,7 @@ impl ImageFormat {
         let dynamic = img.to_dynamic();
         let res = match *self {
             ImageFormat::Png => dynamic.write_to(&mut out, image::ImageFormat::Png),
+            ImageFormat::Webp => dynamic.write_to(&mut out, image::ImageFormat::WebP),
             ImageFormat::Jpeg { quality } => {
                 let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality);
                 if img.channels == 4 {

@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::density::{Dbscan, DbscanParams, Hdbscan, HdbscanParams, NOISE};
 use crate::error::{MlError, Result};
 use crate::features::FeatureSpec;
-use crate::hierarchical::{Agglomerative, AgglomerativeParams, Linkage};
+use crate::hierarchical::{Agglomerative, AgglomerativeParams, Dendrogram, Linkage};
 use crate::kmeans::{KMeans, KMeansParams};
 use crate::matrix::MatRef;
 use crate::metrics;
@@ -118,6 +118,9 @@ pub struct Assignment {
 pub struct ClusterOutput {
     pub summary: ClusterSummary,
     pub assignments: Vec<Assignment>,
+    /// The merge history of agglomerative clustering (over the prototypes above
+    /// `max_direct` rows), for drawing; `None` for the other methods.
+    pub dendrogram: Option<Dendrogram>,
 }
 
 /// Loads the splits, computes the features, clusters and scores.
@@ -132,7 +135,7 @@ pub fn cluster(ds: &Dataset, cfg: &ClusterConfig) -> Result<ClusterOutput> {
     let feature_seconds = t1.elapsed().as_secs_f64();
     let x = feats.matrix.view();
     let t2 = Instant::now();
-    let (labels, iterations) = fit(x, cfg)?;
+    let (labels, iterations, dendrogram) = fit(x, cfg)?;
     let fit_seconds = t2.elapsed().as_secs_f64();
     let mut summary = score(&loaded, x, &labels, cfg)?;
     summary.dataset = ds.name.clone();
@@ -156,28 +159,34 @@ pub fn cluster(ds: &Dataset, cfg: &ClusterConfig) -> Result<ClusterOutput> {
     Ok(ClusterOutput {
         summary,
         assignments,
+        dendrogram,
     })
 }
 
+/// Labels (`-1`: noise), iterations and dendrogram of one fit.
+type Fitted = (Vec<i32>, Option<usize>, Option<Dendrogram>);
+
 /// Runs the method; labels use `-1` for noise.
-fn fit(x: MatRef<'_>, cfg: &ClusterConfig) -> Result<(Vec<i32>, Option<usize>)> {
+fn fit(x: MatRef<'_>, cfg: &ClusterConfig) -> Result<Fitted> {
     let to_i32 = |v: Vec<u32>| v.into_iter().map(|l| l as i32).collect();
     Ok(match &cfg.method {
         Method::KMeans { n_init } => {
             let km = KMeans::fit(x, &KMeansParams::new(cfg.k).seed(cfg.seed).n_init(*n_init))?;
-            (to_i32(km.labels), Some(km.iterations))
+            (to_i32(km.labels), Some(km.iterations), None)
         }
         Method::MiniBatchKMeans => {
             let km = MiniBatchKMeans::fit(x, &MiniBatchParams::new(cfg.k).seed(cfg.seed))?;
-            (to_i32(km.labels), Some(km.steps))
+            (to_i32(km.labels), Some(km.steps), None)
         }
         Method::Agglomerative { linkage } => {
             let mut p = AgglomerativeParams::new(cfg.k, *linkage);
             p.seed = cfg.seed;
-            (to_i32(Agglomerative::fit(x, &p)?.labels), None)
+            let a = Agglomerative::fit(x, &p)?;
+            (to_i32(a.labels), None, Some(a.dendrogram))
         }
         Method::Dbscan { eps, min_samples } => (
             Dbscan::fit(x, &DbscanParams::new(*eps, *min_samples))?.labels,
+            None,
             None,
         ),
         Method::Hdbscan {
@@ -186,7 +195,7 @@ fn fit(x: MatRef<'_>, cfg: &ClusterConfig) -> Result<(Vec<i32>, Option<usize>)> 
         } => {
             let mut p = HdbscanParams::new(*min_cluster_size);
             p.min_samples = *min_samples;
-            (Hdbscan::fit(x, &p)?.labels, None)
+            (Hdbscan::fit(x, &p)?.labels, None, None)
         }
     })
 }

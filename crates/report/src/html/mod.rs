@@ -2,6 +2,8 @@
 //! URIs; no script, no external reference) with the profile, the findings counts and a
 //! gallery per finding kind.
 
+pub mod chart;
+pub mod cluster;
 mod gallery;
 pub mod svg;
 pub mod thumbs;

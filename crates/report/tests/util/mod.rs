@@ -112,6 +112,7 @@ pub fn finding(
         score,
         detail: detail.into(),
         suggested_label: None,
+        partner: None,
     }
 }
 
