@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mlp_pytorch import FMNIST, load
+from mlp_pytorch import FMNIST, fit, load
 
 
 def model():
@@ -64,26 +64,7 @@ def main():
     start = time.perf_counter()
     X = torch.from_numpy(x.astype(np.float32)[:, None, :, :] / 255.0)
     Y = torch.from_numpy(y.astype(np.int64))
-    loss_fn = nn.CrossEntropyLoss()
-    history = []
-    n = len(X)
-    for epoch in range(a.epochs):
-        t = time.perf_counter()
-        net.train()
-        perm = torch.randperm(n)
-        loss_sum, correct = 0.0, 0
-        for i in range(0, n, a.batch_size):
-            idx = perm[i:i + a.batch_size]
-            xb, yb = X[idx], Y[idx]
-            opt.zero_grad(set_to_none=True)
-            out = net(xb)
-            loss = loss_fn(out, yb)
-            loss.backward()
-            opt.step()
-            loss_sum += loss.item() * len(idx)
-            correct += (out.argmax(1) == yb).sum().item()
-        history.append({"epoch": epoch + 1, "loss": loss_sum / n, "accuracy": correct / n,
-                        "seconds": time.perf_counter() - t})
+    history = fit(net, opt, X, Y, a.epochs, a.batch_size)
     seconds = time.perf_counter() - start
 
     net.eval()

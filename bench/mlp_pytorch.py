@@ -56,6 +56,32 @@ def model(hidden):
     return m
 
 
+def fit(net, opt, X, Y, epochs, batch_size):
+    """Softmax cross-entropy training, reshuffled every epoch, last partial batch kept;
+    returns the per-epoch history (shared with cnn_pytorch.py)."""
+    loss_fn = nn.CrossEntropyLoss()
+    history = []
+    n = len(X)
+    for epoch in range(epochs):
+        t = time.perf_counter()
+        net.train()
+        perm = torch.randperm(n)
+        loss_sum, correct = 0.0, 0
+        for i in range(0, n, batch_size):
+            idx = perm[i:i + batch_size]
+            xb, yb = X[idx], Y[idx]
+            opt.zero_grad(set_to_none=True)
+            out = net(xb)
+            loss = loss_fn(out, yb)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.item() * len(idx)
+            correct += (out.argmax(1) == yb).sum().item()
+        history.append({"epoch": epoch + 1, "loss": loss_sum / n, "accuracy": correct / n,
+                        "seconds": time.perf_counter() - t})
+    return history
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=1)
@@ -77,26 +103,7 @@ def main():
     start = time.perf_counter()
     X = torch.from_numpy(x.reshape(len(x), -1).astype(np.float32) / 255.0)
     Y = torch.from_numpy(y.astype(np.int64))
-    loss_fn = nn.CrossEntropyLoss()
-    history = []
-    n = len(X)
-    for epoch in range(a.epochs):
-        t = time.perf_counter()
-        net.train()
-        perm = torch.randperm(n)
-        loss_sum, correct = 0.0, 0
-        for i in range(0, n, a.batch_size):
-            idx = perm[i:i + a.batch_size]
-            xb, yb = X[idx], Y[idx]
-            opt.zero_grad(set_to_none=True)
-            out = net(xb)
-            loss = loss_fn(out, yb)
-            loss.backward()
-            opt.step()
-            loss_sum += loss.item() * len(idx)
-            correct += (out.argmax(1) == yb).sum().item()
-        history.append({"epoch": epoch + 1, "loss": loss_sum / n, "accuracy": correct / n,
-                        "seconds": time.perf_counter() - t})
+    history = fit(net, opt, X, Y, a.epochs, a.batch_size)
     seconds = time.perf_counter() - start
 
     net.eval()

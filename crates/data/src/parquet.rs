@@ -31,12 +31,11 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::record::Field;
 use parquet::schema::parser::parse_message_type;
-use rayon::prelude::*;
 
 use crate::dataset::{Dataset, Format, SampleId, SampleSource, Skipped, Split, Written};
 use crate::decode::decode_bytes;
 use crate::error::{DataError, Result};
-use crate::folder::write::{skipped_sample, unique_names};
+use crate::folder::write::{encode_range, unique_names};
 use crate::folder::ImageFormat;
 use crate::image::Image;
 use crate::io::{refuse_input_overlap, AtomicDir};
@@ -90,18 +89,7 @@ pub fn write(ds: &Dataset, out: &Path, format: ImageFormat) -> Result<Written> {
         let width = n.saturating_sub(1).to_string().len();
         for start in (0..n).step_by(ROW_GROUP) {
             let end = (start + ROW_GROUP).min(n);
-            let encoded: Vec<(usize, std::result::Result<Vec<u8>, Skipped>)> = (start..end)
-                .into_par_iter()
-                .map(|i| {
-                    let r = split.source().load(i).and_then(|img| {
-                        format.encode(&img).map_err(|reason| DataError::Decode {
-                            path: format!("{}/{i}", split.name()).into(),
-                            reason,
-                        })
-                    });
-                    (i, r.map_err(|e| skipped_sample(split, i, &e)))
-                })
-                .collect();
+            let encoded = encode_range(split, start..end, format);
             let mut bytes = Vec::new();
             let mut paths = Vec::new();
             let mut labels = Vec::new();

@@ -19,12 +19,10 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
-
 use crate::dataset::{Dataset, Format, SampleId, SampleSource, Skipped, Split, Written};
 use crate::decode::decode_bytes;
 use crate::error::{DataError, Result};
-use crate::folder::write::{skipped_sample, unique_names};
+use crate::folder::write::{encode_range, unique_names};
 use crate::folder::{is_image_name, ImageFormat};
 use crate::image::Image;
 use crate::io::{open_maybe_gz, refuse_input_overlap, AtomicDir, Bytes};
@@ -56,18 +54,7 @@ pub fn write(ds: &Dataset, out: &Path, format: ImageFormat, shard_size: usize) -
         let width = digits(n.saturating_sub(1)).max(6);
         for (shard, start) in (0..n.max(1)).step_by(shard_size).enumerate() {
             let end = (start + shard_size).min(n);
-            let encoded: Vec<(usize, std::result::Result<Vec<u8>, Skipped>)> = (start..end)
-                .into_par_iter()
-                .map(|i| {
-                    let r = split.source().load(i).and_then(|img| {
-                        format.encode(&img).map_err(|reason| DataError::Decode {
-                            path: format!("{}/{i}", split.name()).into(),
-                            reason,
-                        })
-                    });
-                    (i, r.map_err(|e| skipped_sample(split, i, &e)))
-                })
-                .collect();
+            let encoded = encode_range(split, start..end, format);
             let path = dir.path().join(format!("{stem}-{shard:06}.tar"));
             let file =
                 std::fs::File::create(&path).map_err(|e| DataError::io(&path, "create", e))?;

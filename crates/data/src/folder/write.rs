@@ -152,6 +152,27 @@ pub(crate) fn skipped_sample(split: &Split, i: usize, err: &DataError) -> Skippe
     }
 }
 
+/// Loads and encodes samples `range` of `split` in parallel, in order: the encoded bytes, or the
+/// skipped-sample entry of a sample that fails to load or encode.
+pub(crate) fn encode_range(
+    split: &Split,
+    range: std::ops::Range<usize>,
+    format: ImageFormat,
+) -> Vec<(usize, std::result::Result<Vec<u8>, Skipped>)> {
+    range
+        .into_par_iter()
+        .map(|i| {
+            let r = split.source().load(i).and_then(|img| {
+                format.encode(&img).map_err(|reason| DataError::Decode {
+                    path: format!("{}/{i}", split.name()).into(),
+                    reason,
+                })
+            });
+            (i, r.map_err(|e| skipped_sample(split, i, &e)))
+        })
+        .collect()
+}
+
 fn digits(n: usize) -> usize {
     n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }

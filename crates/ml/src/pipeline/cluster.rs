@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use dlscope_data::io::{write_atomic, AtomicDir};
-use dlscope_data::{DataError, Dataset};
+use dlscope_data::Dataset;
 use serde::Serialize;
 
 use crate::density::{Dbscan, DbscanParams, Hdbscan, HdbscanParams, NOISE};
-use crate::error::{MlError, Result};
+use crate::error::Result;
 use crate::features::FeatureSpec;
 use crate::hierarchical::{Agglomerative, AgglomerativeParams, Dendrogram, Linkage};
 use crate::kmeans::{KMeans, KMeansParams};
@@ -300,13 +300,6 @@ pub fn write_cluster(out: &ClusterOutput, dir: &Path) -> Result<PathBuf> {
         c.flush()
     })?;
     let json_path = tmp.path().join("summary.json");
-    let json = serde_json::to_vec_pretty(&out.summary).map_err(|e| {
-        MlError::Data(DataError::io(
-            &json_path,
-            "serialise summary",
-            std::io::Error::other(e),
-        ))
-    })?;
-    write_atomic(&json_path, |w| w.write_all(&json))?;
+    super::write_summary_json(&json_path, &out.summary)?;
     Ok(tmp.commit()?)
 }

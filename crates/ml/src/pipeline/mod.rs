@@ -8,3 +8,19 @@ pub mod reduce;
 pub use cluster::{cluster, write_cluster, ClusterConfig, ClusterOutput, ClusterSummary, Method};
 pub use load::{load_splits, Loaded};
 pub use reduce::{reduce, write_reduced, OutputFormat, ReduceConfig, ReduceSummary, Reduced};
+
+/// Writes `value` as pretty JSON to `path` atomically (the `summary.json` of each task).
+pub(crate) fn write_summary_json<T: serde::Serialize>(
+    path: &std::path::Path,
+    value: &T,
+) -> crate::error::Result<()> {
+    let json = serde_json::to_vec_pretty(value).map_err(|e| {
+        crate::error::MlError::Data(dlscope_data::DataError::io(
+            path,
+            "serialise summary",
+            std::io::Error::other(e),
+        ))
+    })?;
+    dlscope_data::io::write_atomic(path, |w| std::io::Write::write_all(w, &json))?;
+    Ok(())
+}

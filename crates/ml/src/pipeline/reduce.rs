@@ -10,10 +10,10 @@ use std::time::Instant;
 
 use dlscope_data::folder::ImageFormat;
 use dlscope_data::io::{write_atomic, AtomicDir};
-use dlscope_data::{DataError, Dataset, Written};
+use dlscope_data::{Dataset, Written};
 use serde::Serialize;
 
-use crate::error::{MlError, Result};
+use crate::error::Result;
 use crate::features::FeatureSpec;
 use crate::sampling::{exact_duplicate_groups, Reduction, Strategy};
 use crate::subset::subset_dataset;
@@ -226,14 +226,7 @@ pub fn write_reduced(
         c.flush()
     })?;
     let json_path = tmp.path().join("summary.json");
-    let json = serde_json::to_vec_pretty(&r.summary).map_err(|e| {
-        MlError::Data(DataError::io(
-            &json_path,
-            "serialise summary",
-            std::io::Error::other(e),
-        ))
-    })?;
-    write_atomic(&json_path, |w| w.write_all(&json))?;
+    super::write_summary_json(&json_path, &r.summary)?;
     let path = tmp.commit()?;
     Ok((path, written))
 }

@@ -11,6 +11,7 @@ pub mod thumbs;
 use std::fmt::Write as _;
 
 use dlscope_analyze::{Analysis, FindingKind, SplitProfile};
+use dlscope_data::catalog::human_bytes;
 use dlscope_data::Dataset;
 
 use crate::json::SCHEMA_VERSION;
@@ -242,7 +243,7 @@ fn overview(s: &mut String, a: &Analysis) {
             esc(&normalisation(p)),
             fmt_n(p.sizes.distinct),
             if p.file_bytes > 0 {
-                bytes(p.file_bytes)
+                human_bytes(p.file_bytes)
             } else {
                 "-".into()
             }
@@ -390,7 +391,7 @@ fn sizes(s: &mut String, a: &Analysis) {
                 s,
                 r#"<p class="desc">Files: {} ({} in all).</p>"#,
                 esc(&f.join(", ")),
-                bytes(p.file_bytes)
+                human_bytes(p.file_bytes)
             );
         }
     }
@@ -483,21 +484,6 @@ fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>)
     }
 }
 
-fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u < UNITS.len() - 1 {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -512,6 +498,6 @@ mod tests {
         assert_eq!(fmt_n(999), "999");
         assert_eq!(fmt_n(1234567), "1,234,567");
         assert_eq!(kind_title(FindingKind::OddAspectRatio), "Odd aspect ratio");
-        assert_eq!(bytes(1_500_000), "1.5 MB");
+        assert_eq!(human_bytes(1_500_000), "1.5 MB");
     }
 }
