@@ -63,6 +63,9 @@ pub enum DataError {
     /// An image file could not be decoded.
     #[error("{path}: cannot decode image: {reason}")]
     Decode { path: PathBuf, reason: String },
+    /// An embeddings file (`dlscope embed` output) is malformed or does not match the dataset.
+    #[error("{path}: embeddings: {why}")]
+    Embeddings { path: PathBuf, why: String },
     /// A manifest (CSV) line is malformed.
     #[error("{path}: line {line}: {what}")]
     Manifest {

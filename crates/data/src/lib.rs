@@ -25,6 +25,7 @@ pub mod dataset;
 pub mod decode;
 #[cfg(feature = "download")]
 pub mod download;
+pub mod embeddings;
 pub mod error;
 pub mod folder;
 pub mod idx;

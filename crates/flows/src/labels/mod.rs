@@ -17,7 +17,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod embeddings;
 pub mod npy;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -52,8 +51,6 @@ pub enum LabelsFlowError {
     },
     #[error("{path}: {why}")]
     Npy { path: PathBuf, why: String },
-    #[error("{path}: {why}")]
-    Embeddings { path: PathBuf, why: String },
     #[error("{path}, line {line}: {why}")]
     List {
         path: PathBuf,
@@ -252,7 +249,8 @@ pub fn run(
             epochs,
         } => {
             let labels = given_labels(ds, &cfg.split)?;
-            let (x, dim) = embeddings::features_for_split(path, split)?;
+            let emb = dlscope_data::embeddings::Embeddings::read(path)?;
+            let (x, dim) = (emb.for_split(split)?, emb.dim);
             let probe = ProbeConfig {
                 epochs: *epochs,
                 seed: cfg.seed,
