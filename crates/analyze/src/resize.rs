@@ -67,7 +67,12 @@ pub(crate) struct Resampler {
     x: Axis,
     y: Axis,
     tmp: Vec<f32>,
+    /// Integer column sums of the inner rows of one output row ([`Resampler::resize_u8`]).
+    sums: Vec<u16>,
 }
+
+/// Most `u8` rows a `u16` column sum holds without overflow.
+const U16_ROWS: usize = (u16::MAX / u8::MAX as u16) as usize;
 
 /// Pixel types that resample as f32.
 pub(crate) trait Px: Copy {
@@ -145,6 +150,122 @@ impl Resampler {
     }
 }
 
+impl Resampler {
+    /// [`Resampler::resize`] for `u8` pixels, vertical axis first, for large downscales: the
+    /// input rows an output row fully covers share one weight, so they are summed as integers
+    /// (vectorised, exact) and weighted once; only the two partly covered rows are weighted
+    /// per pixel. The horizontal pass then runs on `oh` rows instead of `h`. The result equals
+    /// [`Resampler::resize`] up to `f32` rounding; an unchanged size is copied exactly.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn resize_u8(
+        &mut self,
+        src: &[u8],
+        w: usize,
+        h: usize,
+        c: usize,
+        ow: usize,
+        oh: usize,
+        out: &mut Vec<f32>,
+    ) {
+        debug_assert_eq!(src.len(), w * h * c);
+        out.clear();
+        if (ow, oh) == (w, h) {
+            out.extend(src.iter().map(|&v| f32::from(v)));
+            return;
+        }
+        self.x.build(w, ow);
+        self.y.build(h, oh);
+        let stride = w * c;
+        // Vertical pass: oh rows of w pixels.
+        self.tmp.clear();
+        self.tmp.resize(oh * stride, 0.0);
+        self.sums.resize(stride, 0);
+        let mut wi = 0usize;
+        for (i, dst) in self.tmp.chunks_exact_mut(stride).enumerate() {
+            let start = self.y.starts[i] as usize;
+            let len = self.y.lens[i] as usize;
+            let ws = &self.y.weights[wi..wi + len];
+            wi += len;
+            let rows = &src[start * stride..(start + len) * stride];
+            let mut row = rows.chunks_exact(stride);
+            // Partly covered first and last rows (or the only ones).
+            let edges = [Some(0), (len >= 2).then_some(len - 1)];
+            for k in edges.into_iter().flatten() {
+                let wt = ws[k];
+                for (d, &p) in dst.iter_mut().zip(&rows[k * stride..(k + 1) * stride]) {
+                    *d += wt * f32::from(p);
+                }
+            }
+            if len < 3 {
+                continue;
+            }
+            // Fully covered inner rows: equal weights, summed as integers.
+            let inner = ws[1];
+            row.next();
+            let mut left = len - 2;
+            while left > 0 {
+                let take = left.min(U16_ROWS);
+                self.sums.fill(0);
+                for r in row.by_ref().take(take) {
+                    for (a, &p) in self.sums.iter_mut().zip(r) {
+                        *a += u16::from(p);
+                    }
+                }
+                for (d, &a) in dst.iter_mut().zip(&self.sums) {
+                    *d += inner * f32::from(a);
+                }
+                left -= take;
+            }
+        }
+        // Horizontal pass on the oh rows.
+        out.resize(oh * ow * c, 0.0);
+        match c {
+            1 => horizontal::<1>(&self.tmp, stride, &self.x, out),
+            3 => horizontal::<3>(&self.tmp, stride, &self.x, out),
+            _ => {
+                for (row, dst) in self
+                    .tmp
+                    .chunks_exact(stride)
+                    .zip(out.chunks_exact_mut(ow * c))
+                {
+                    let mut wi = 0usize;
+                    for (j, px) in dst.chunks_exact_mut(c).enumerate() {
+                        let start = self.x.starts[j] as usize;
+                        let len = self.x.lens[j] as usize;
+                        for (k, &wt) in self.x.weights[wi..wi + len].iter().enumerate() {
+                            for (o, &v) in px.iter_mut().zip(&row[(start + k) * c..]) {
+                                *o += wt * v;
+                            }
+                        }
+                        wi += len;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Horizontal area resampling of rows of `stride` values (`C` interleaved channels).
+fn horizontal<const C: usize>(src: &[f32], stride: usize, x: &Axis, out: &mut [f32]) {
+    let ow = x.starts.len();
+    for (row, dst) in src.chunks_exact(stride).zip(out.chunks_exact_mut(ow * C)) {
+        let mut wi = 0usize;
+        for (j, px) in dst.chunks_exact_mut(C).enumerate() {
+            let start = x.starts[j] as usize;
+            let len = x.lens[j] as usize;
+            let taps = &row[start * C..(start + len) * C];
+            let mut acc = [0f32; C];
+            for (wt, v) in x.weights[wi..wi + len].iter().zip(taps.chunks_exact(C)) {
+                for (a, &x) in acc.iter_mut().zip(v) {
+                    *a += wt * x;
+                }
+            }
+            px.copy_from_slice(&acc);
+            wi += len;
+        }
+    }
+}
+
 /// The size that fits `w x h` within `max x max` keeping the aspect ratio (never upscaling;
 /// each side at least 1).
 pub(crate) fn fit_within(w: usize, h: usize, max: usize) -> (usize, usize) {
@@ -200,6 +321,39 @@ mod tests {
                 (px[0] - 255.0).abs() < 1e-3 && px[1].abs() < 1e-3 && (px[2] - 9.0).abs() < 1e-3
             );
         }
+    }
+
+    #[test]
+    fn u8_resize_matches_the_plain_one() {
+        let mut r = Resampler::default();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for &(w, h, c, ow, oh) in &[
+            (500, 375, 3, 32, 32),
+            (500, 375, 1, 64, 48),
+            (375, 500, 1, 48, 64),
+            (29, 31, 3, 64, 50),
+            (28, 28, 1, 28, 28),
+            (1000, 3, 1, 7, 1),
+            (40, 700, 1, 5, 2),
+            (17, 9, 4, 6, 4),
+        ] {
+            let src: Vec<u8> = (0..w * h * c)
+                .map(|i| ((i * 37 + i / 7 * 11) % 256) as u8)
+                .collect();
+            r.resize(&src, w, h, c, ow, oh, &mut a);
+            r.resize_u8(&src, w, h, c, ow, oh, &mut b);
+            assert_eq!(b.len(), ow * oh * c);
+            let worst = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0f32, f32::max);
+            assert!(worst < 1e-3, "{w}x{h}x{c} -> {ow}x{oh}: off by {worst}");
+        }
+        // More inner rows than a u16 column sum holds at once.
+        let src = vec![255u8; 3 * 600];
+        r.resize_u8(&src, 3, 600, 1, 3, 1, &mut b);
+        assert!(b.iter().all(|&v| (v - 255.0).abs() < 1e-2), "{b:?}");
     }
 
     #[test]

@@ -151,25 +151,49 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 /// Pixel correlation of `a` shifted by `(dx, dy)` (0 where uncovered) with `b`, both `w x h`;
 /// 0 when either is flat.
+///
+/// The sums are taken in integers over the covered part only: they are exact, so the result is
+/// the same as summing every pixel in `f64`.
 pub(crate) fn shifted_correlation(a: &[u8], b: &[u8], w: usize, h: usize, dx: i32, dy: i32) -> f64 {
+    debug_assert!(a.len() == w * h && b.len() == w * h && w <= 1 << 16);
     let n = (w * h) as f64;
-    let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0f64, 0f64, 0f64, 0f64, 0f64);
-    for y in 0..h as i32 {
-        for x in 0..w as i32 {
-            let (ax, ay) = (x - dx, y - dy);
-            let va = if ax >= 0 && ay >= 0 && ax < w as i32 && ay < h as i32 {
-                f64::from(a[ay as usize * w + ax as usize])
-            } else {
-                0.0
-            };
-            let vb = f64::from(b[y as usize * w + x as usize]);
-            sa += va;
-            sb += vb;
-            saa += va * va;
-            sbb += vb * vb;
-            sab += va * vb;
+    let (mut sb, mut sbb) = (0u64, 0u64);
+    for row in b.chunks_exact(w.max(1)).take(h) {
+        let (mut s1, mut s2) = (0u32, 0u32);
+        for &v in row {
+            s1 += u32::from(v);
+            s2 += u32::from(v) * u32::from(v);
         }
+        sb += u64::from(s1);
+        sbb += u64::from(s2);
     }
+    // Target pixels (x, y) covered by the shifted `a`: x - dx and y - dy inside.
+    let span = |d: i32, n: usize| -> (usize, usize) {
+        let n = n as i64;
+        let lo = i64::from(d).clamp(0, n);
+        let hi = (n + i64::from(d)).clamp(0, n);
+        (lo as usize, hi.max(lo) as usize)
+    };
+    let ((x0, x1), (y0, y1)) = (span(dx, w), span(dy, h));
+    let (mut sa, mut saa, mut sab) = (0u64, 0u64, 0u64);
+    let covered = if x0 < x1 { y0..y1 } else { 0..0 };
+    for y in covered {
+        let ay = (y as i64 - i64::from(dy)) as usize;
+        let ax = (x0 as i64 - i64::from(dx)) as usize;
+        let ar = &a[ay * w + ax..ay * w + ax + (x1 - x0)];
+        let br = &b[y * w + x0..y * w + x1];
+        let (mut s1, mut s2, mut s3) = (0u32, 0u32, 0u32);
+        for (&p, &q) in ar.iter().zip(br) {
+            let (p, q) = (u32::from(p), u32::from(q));
+            s1 += p;
+            s2 += p * p;
+            s3 += p * q;
+        }
+        sa += u64::from(s1);
+        saa += u64::from(s2);
+        sab += u64::from(s3);
+    }
+    let (sa, sb, saa, sbb, sab) = (sa as f64, sb as f64, saa as f64, sbb as f64, sab as f64);
     let cov = sab - sa * sb / n;
     let (va, vb) = (saa - sa * sa / n, sbb - sb * sb / n);
     if va <= 1e-9 || vb <= 1e-9 {
@@ -261,6 +285,61 @@ mod tests {
                 hamming(k, direct)
             );
         }
+    }
+
+    /// The straightforward `f64` sum over every pixel, as the correlation was first written.
+    fn correlation_reference(a: &[u8], b: &[u8], w: usize, h: usize, dx: i32, dy: i32) -> f64 {
+        let n = (w * h) as f64;
+        let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0f64, 0f64, 0f64, 0f64, 0f64);
+        for y in 0..h as i32 {
+            for x in 0..w as i32 {
+                let (ax, ay) = (x - dx, y - dy);
+                let va = if ax >= 0 && ay >= 0 && ax < w as i32 && ay < h as i32 {
+                    f64::from(a[ay as usize * w + ax as usize])
+                } else {
+                    0.0
+                };
+                let vb = f64::from(b[y as usize * w + x as usize]);
+                sa += va;
+                sb += vb;
+                saa += va * va;
+                sbb += vb * vb;
+                sab += va * vb;
+            }
+        }
+        let cov = sab - sa * sb / n;
+        let (va, vb) = (saa - sa * sa / n, sbb - sb * sb / n);
+        if va <= 1e-9 || vb <= 1e-9 {
+            return 0.0;
+        }
+        cov / (va * vb).sqrt()
+    }
+
+    #[test]
+    fn integer_correlation_equals_the_f64_sum_exactly() {
+        let (w, h) = (28, 26);
+        let img = pattern(w, h);
+        let mut seen_high = false;
+        for (sx, sy) in [(0, 0), (1, 0), (-2, 1), (2, 2), (-1, -2)] {
+            let other = shift(&img, w, h, sx, sy);
+            for dx in -3..=3 {
+                for dy in -3..=3 {
+                    let got = shifted_correlation(&img, &other, w, h, dx, dy);
+                    let want = correlation_reference(&img, &other, w, h, dx, dy);
+                    assert_eq!(
+                        got.to_bits(),
+                        want.to_bits(),
+                        "({dx}, {dy}): {got} vs {want}"
+                    );
+                    seen_high |= got > 0.99;
+                }
+            }
+        }
+        assert!(seen_high);
+        let flat = vec![9u8; w * h];
+        assert_eq!(shifted_correlation(&flat, &img, w, h, 0, 0), 0.0);
+        // Shifts past the whole image leave nothing covered.
+        assert_eq!(shifted_correlation(&img, &img, w, h, 40, 0), 0.0);
     }
 
     #[test]
