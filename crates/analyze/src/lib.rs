@@ -28,6 +28,22 @@
 //! let analysis = finish(merge(parts).unwrap(), &ds, &s, &|_| {}).unwrap();
 //! # let _ = analysis;
 //! ```
+//!
+//! Per-sample embeddings (e.g. from `dlscope embed`) add near duplicates by cosine similarity
+//! and move the outlier search into embedding space; with shards, they go to the finish step:
+//!
+//! ```no_run
+//! use dlscope_analyze::{finish_embedded, merge, SampleEmbeddings, Settings};
+//! # let (ds, parts, s) = (dlscope_data::open("photos/").unwrap(), Vec::new(), Settings::default());
+//! let file = dlscope_data::embeddings::Embeddings::read("emb.safetensors".as_ref()).unwrap();
+//! let emb = SampleEmbeddings {
+//!     source: "emb.safetensors".into(),
+//!     dim: file.dim,
+//!     splits: ds.splits.iter().map(|sp| file.for_split(sp)).collect::<Result<_, _>>().unwrap(),
+//! };
+//! let analysis = finish_embedded(merge(parts).unwrap(), &ds, &s, Some(&emb), &|_| {}).unwrap();
+//! # let _ = analysis;
+//! ```
 
 pub mod error;
 pub mod features;
@@ -51,7 +67,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{AnalyzeError, Result};
 pub use features::{FeatureTable, FileFormat, FileInfo, ImageFeatures, SampleRow};
-pub use findings::{Finding, FindingKind, Partner};
+pub use findings::{EmbeddingsInfo, Finding, FindingKind, Partner, SampleEmbeddings};
 pub use measure::MeanImageSpec;
 pub use pass::{analyze_shard, mean_image_spec, Progress, Stage};
 pub use profile::{Profile, ProfileAccum, SplitProfile};
@@ -81,8 +97,22 @@ pub fn analyze(
     settings: &Settings,
     progress: &dyn Fn(Progress),
 ) -> Result<Analysis> {
+    analyze_embedded(dataset, settings, None, progress)
+}
+
+/// [`analyze`] with optional per-sample embeddings (see [`finish_embedded`]). They are
+/// checked against the dataset before the pass starts.
+pub fn analyze_embedded(
+    dataset: &Dataset,
+    settings: &Settings,
+    embeddings: Option<&SampleEmbeddings>,
+    progress: &dyn Fn(Progress),
+) -> Result<Analysis> {
+    if let Some(e) = embeddings {
+        e.check(&DatasetMeta::of(dataset))?;
+    }
     let result = analyze_shard(dataset, settings, Shard::whole(), progress)?;
-    finish(result, dataset, settings, progress)
+    finish_embedded(result, dataset, settings, embeddings, progress)
 }
 
 /// Turns a complete pass result (one whole-dataset shard, or [`merge`]d shards) into the
@@ -94,8 +124,26 @@ pub fn finish(
     settings: &Settings,
     progress: &dyn Fn(Progress),
 ) -> Result<Analysis> {
+    finish_embedded(result, dataset, settings, None, progress)
+}
+
+/// [`finish`] with optional per-sample embeddings (one row per sample of every split; a
+/// non-finite row marks a sample without one): near duplicates by embedding cosine join the
+/// duplicate groups, outliers are measured between embeddings, and the analysis' settings
+/// record the embeddings' source and dimension. Shards never hold embeddings: a sharded run
+/// passes them here, after [`merge`].
+pub fn finish_embedded(
+    result: ShardResult,
+    dataset: &Dataset,
+    settings: &Settings,
+    embeddings: Option<&SampleEmbeddings>,
+    progress: &dyn Fn(Progress),
+) -> Result<Analysis> {
     settings.validate()?;
     let meta = DatasetMeta::of(dataset);
+    if let Some(e) = embeddings {
+        e.check(&meta)?;
+    }
     if meta != result.dataset {
         return Err(AnalyzeError::DatasetMismatch {
             why: format!(
@@ -139,7 +187,7 @@ pub fn finish(
     let profile = result.profile.finish(&meta.split_names(), &meta.classes);
     report(1);
     let id_of = |s: u16, i: u64| dataset.splits[s as usize].id(i as usize);
-    let findings = findings::find(&meta, &result.features, settings, &id_of);
+    let findings = findings::find_embedded(&meta, &result.features, settings, embeddings, &id_of);
     report(2);
     let mut counts: BTreeMap<FindingKind, u64> = FindingKind::ALL.iter().map(|&k| (k, 0)).collect();
     for f in &findings {
@@ -147,6 +195,7 @@ pub fn finish(
     }
     let mut used = settings.clone();
     used.decode = result.pass.decode.clone();
+    used.embeddings = embeddings.map(SampleEmbeddings::info);
     Ok(Analysis {
         dataset: meta,
         settings: used,

@@ -10,7 +10,14 @@
 //! takes part in exact matching only. Links are direct: a leak or conflict needs a duplicate of
 //! its own in train or with another label, not a chain. Small images are also linked to
 //! copies shifted by up to 2 pixels ([`super::shifts`]), which their hashes alone miss.
+//!
+//! When the analysis has per-sample embeddings, samples whose unit embeddings have a cosine
+//! of at least `embedding_near_cosine` are linked too ([`super::embedded`]): crops, colour
+//! changes and re-encodes of natural photos that move the perceptual hash too far. Those links
+//! join the same groups and make the same near-duplicate, leak and label-conflict findings
+//! (score = the cosine, detail "embedding cosine 0.973"). Exact copies are searched once.
 
+use super::embedded::{cosine_pairs, Prepared};
 use super::mih::near_pairs;
 use super::outliers::unit_dct;
 use super::shifts::shifted_pairs;
@@ -28,17 +35,54 @@ fn exact_key(f: &ImageFeatures) -> ExactKey {
 }
 
 /// Closest link of one kind: (distance, partner row); `shifted` when the link was found on
-/// the centred-mass key (distance is then between those hashes).
+/// the centred-mass key (distance is then between those hashes); `cos` when it was found by
+/// embeddings (`d` is then `64 x (1 - cos)`, rounded, so both kinds rank on one scale).
 #[derive(Clone, Copy)]
 struct Best {
     d: u8,
     row: u32,
     shifted: bool,
+    cos: Option<f32>,
+}
+
+impl Best {
+    fn score(&self) -> f64 {
+        match self.cos {
+            Some(c) => c as f64,
+            None => 1.0 - self.d as f64 / 64.0,
+        }
+    }
+
+    /// How close the pair is, e.g. "perceptual hash distance 4" or "embedding cosine 0.973".
+    fn how(&self) -> String {
+        match self.cos {
+            Some(c) => format!("embedding cosine {c:.3}"),
+            None if self.shifted => format!(
+                "perceptual hash distance {} after shifting it by up to 2 px (a shifted copy)",
+                self.d
+            ),
+            None => format!("perceptual hash distance {}", self.d),
+        }
+    }
 }
 
 fn better(slot: &mut Option<Best>, d: u8, row: u32, shifted: bool) {
-    if slot.is_none_or(|b| (d, row) < (b.d, b.row)) {
-        *slot = Some(Best { d, row, shifted });
+    offer(
+        slot,
+        Best {
+            d,
+            row,
+            shifted,
+            cos: None,
+        },
+    );
+}
+
+/// Keeps the closer link: smaller distance, then higher cosine, then lower row.
+fn offer(slot: &mut Option<Best>, b: Best) {
+    let key = |x: &Best| (x.d, -(x.cos.unwrap_or(0.0) as f64 * 1e9) as i64, x.row);
+    if slot.is_none_or(|o| key(&b) < key(&o)) {
+        *slot = Some(b);
     }
 }
 
@@ -48,6 +92,7 @@ pub(crate) fn find(
     train: Option<u16>,
     classes: &[String],
     names: &dyn Fn(usize) -> String,
+    emb: Option<&Prepared>,
 ) -> Vec<Raw> {
     let n = rows.len();
     let mut uf = UnionFind::new(n);
@@ -250,6 +295,51 @@ pub(crate) fn find(
         }
     }
 
+    // Embedding links, per row: nearest, nearest in train, nearest with another label. Rows in
+    // a set of exact copies search through the set's first member and share its links.
+    let mut emb_near: Vec<Option<Best>> = vec![None; n];
+    let mut emb_train: Vec<Option<Best>> = vec![None; n];
+    let mut emb_other: Vec<Vec<Best>> = vec![Vec::new(); n];
+    let exact_first = |r: usize| match exact[r] {
+        NONE => r as u32,
+        s => exact_sets[s as usize][0].1,
+    };
+    if let Some(p) = emb {
+        let take = |i: usize| exact_first(p.rows[i] as usize) == p.rows[i];
+        for (i, j, c) in cosine_pairs(p, t.embedding_near_cosine, t.seed, &take) {
+            let (ra, rb) = (p.rows[i as usize], p.rows[j as usize]);
+            uf.union(ra, rb);
+            let d = (64.0 * (1.0 - c)).round().clamp(0.0, 64.0) as u8;
+            let best = |row: u32| Best {
+                d,
+                row,
+                shifted: false,
+                cos: Some(c),
+            };
+            for (x, y) in [(ra, rb), (rb, ra)] {
+                offer(&mut emb_near[x as usize], best(y));
+                if Some(rows[y as usize].split) == train {
+                    offer(&mut emb_train[x as usize], best(y));
+                }
+                // Closest partner per label (a few at most), for label conflicts.
+                if let Some(l) = rows[y as usize].label {
+                    let list = &mut emb_other[x as usize];
+                    match list
+                        .iter_mut()
+                        .find(|b| rows[b.row as usize].label == Some(l))
+                    {
+                        Some(b) => {
+                            let mut slot = Some(*b);
+                            offer(&mut slot, best(y));
+                            *b = slot.unwrap_or(*b);
+                        }
+                        None => list.push(best(y)),
+                    }
+                }
+            }
+        }
+    }
+
     let mut size = vec![0u32; n];
     let roots: Vec<u32> = (0..n as u32).map(|r| uf.find(r)).collect();
     for &root in &roots {
@@ -318,16 +408,22 @@ pub(crate) fn find(
                 better(&mut nearest, b.d, b.row, b.shifted);
             }
         }
+        let first = exact_first(r) as usize;
+        if let Some(b) = emb_near[first] {
+            offer(&mut nearest, b);
+        }
         if let Some(b) = nearest {
+            let how = match b.cos {
+                Some(_) => b.how(),
+                None => format!("perceptual hash {} bit(s){}", b.d, via(&b)),
+            };
             out.push(Raw {
                 kind: FindingKind::NearDuplicate,
                 row: r,
                 group: Some(root),
-                score: 1.0 - b.d as f64 / 64.0,
+                score: b.score(),
                 detail: format!(
-                    "perceptual hash {} bit(s){} from {} (cluster of {})",
-                    b.d,
-                    via(&b),
+                    "{how} from {} (cluster of {})",
                     names(b.row as usize),
                     size[root as usize]
                 ),
@@ -350,22 +446,24 @@ pub(crate) fn find(
                     better(&mut leak, b.d, b.row, b.shifted);
                 }
             }
+            if let Some(b) = emb_train[first] {
+                offer(&mut leak, b);
+            }
             if let Some(b) = leak {
                 out.push(Raw {
                     kind: FindingKind::Leak,
                     row: r,
                     group: Some(root),
-                    score: 1.0 - b.d as f64 / 64.0,
+                    score: b.score(),
                     detail: format!(
-                        "{} in train: {} (perceptual hash distance {}{})",
-                        if b.d == 0 && !b.shifted {
+                        "{} in train: {} ({})",
+                        if b.d == 0 && !b.shifted && b.cos.is_none() {
                             "duplicate"
                         } else {
                             "near duplicate"
                         },
                         names(b.row as usize),
-                        b.d,
-                        via(&b)
+                        b.how()
                     ),
                     partner: Some(b.row as usize),
                 });
@@ -379,7 +477,13 @@ pub(crate) fn find(
                 d: 0,
                 row: o,
                 shifted: false,
+                cos: None,
             });
+            for b in &emb_other[first] {
+                if other_label(&rows[b.row as usize]) {
+                    offer(&mut conf, *b);
+                }
+            }
             if u != NONE {
                 if let Some(o) = labelled_not(u, l) {
                     better(&mut conf, 0, o, false);
@@ -395,16 +499,13 @@ pub(crate) fn find(
                     kind: FindingKind::LabelConflict,
                     row: r,
                     group: Some(root),
-                    score: 1.0 - b.d as f64 / 64.0,
+                    score: b.score(),
                     detail: format!(
-                        "labelled {} but its duplicate {} (perceptual hash distance {}{}) is labelled {}",
+                        "labelled {} but its duplicate {} ({}) is labelled {}",
                         label_name(l),
                         names(b.row as usize),
-                        b.d,
-                        via(&b),
-                        partner
-                            .label
-                            .map_or_else(|| "-".to_string(), label_name)
+                        b.how(),
+                        partner.label.map_or_else(|| "-".to_string(), label_name)
                     ),
                     partner: Some(b.row as usize),
                 });

@@ -1,6 +1,7 @@
 //! Findings: what is wrong with which sample, built from the merged feature table alone.
 
 mod dups;
+pub mod embedded;
 mod mih;
 mod outliers;
 mod quality;
@@ -14,6 +15,7 @@ use crate::features::FeatureTable;
 use crate::settings::Settings;
 use crate::shard::DatasetMeta;
 
+pub use embedded::{EmbeddingsInfo, SampleEmbeddings};
 pub use mih::near_pairs;
 
 /// Kinds of finding, in report order. Scores are "higher is worse" within a kind:
@@ -25,9 +27,11 @@ pub enum FindingKind {
     /// Same decoded pixels and shape as another sample; members of one set share `group`.
     /// Score 1.
     ExactDuplicate,
-    /// Perceptual hash within `near_duplicate_distance` bits of a sample with other pixels;
-    /// `group` is the duplicate cluster (exact and near links, transitively). Score
-    /// `1 - d / 64` for the closest such sample.
+    /// Perceptual hash within `near_duplicate_distance` bits of a sample with other pixels, or
+    /// (when the analysis has embeddings) an embedding cosine of at least
+    /// `embedding_near_cosine`; `group` is the duplicate cluster (exact and near links,
+    /// transitively). Score `1 - d / 64` for the closest such sample, or the cosine when that
+    /// is an embedding link (likewise for conflicts and leaks).
     NearDuplicate,
     /// An exact or near duplicate carries a different label. Score `1 - d / 64`.
     LabelConflict,
@@ -173,6 +177,20 @@ pub fn find(
     settings: &Settings,
     id_of: &dyn Fn(u16, u64) -> SampleId,
 ) -> Vec<Finding> {
+    find_embedded(meta, table, settings, None, id_of)
+}
+
+/// [`find`] with per-sample embeddings (checked against `meta` by
+/// [`SampleEmbeddings::check`] first): their near pairs (cosine at least
+/// `embedding_near_cosine`) join the pixel duplicates' groups, and outliers are measured
+/// between embeddings instead of DCT layouts.
+pub fn find_embedded(
+    meta: &DatasetMeta,
+    table: &FeatureTable,
+    settings: &Settings,
+    embeddings: Option<&SampleEmbeddings>,
+    id_of: &dyn Fn(u16, u64) -> SampleId,
+) -> Vec<Finding> {
     let rows = &table.rows;
     let t = &settings.thresholds;
     let names = |r: usize| -> String {
@@ -197,9 +215,17 @@ pub fn find(
         }
     }
     let train = train_split(meta, settings);
-    raw.extend(dups::find(rows, t, train, &meta.classes, &names));
+    let prepared = embeddings.map(|e| embedded::prepare(rows, e));
+    raw.extend(dups::find(
+        rows,
+        t,
+        train,
+        &meta.classes,
+        &names,
+        prepared.as_ref(),
+    ));
     raw.extend(quality::find(rows, t));
-    raw.extend(outliers::find(rows, t));
+    raw.extend(outliers::find(rows, t, prepared.as_ref()));
 
     let split_name = |s: u16| {
         meta.splits

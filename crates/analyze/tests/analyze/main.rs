@@ -1,6 +1,7 @@
 //! Integration tests of dlscope-analyze, by topic.
 
 mod calibrate;
+mod embedded;
 mod fashion;
 mod injected;
 mod jpeg;

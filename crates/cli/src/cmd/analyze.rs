@@ -2,19 +2,24 @@
 //! Writes `findings.csv`, `features.csv`, `report.json` and `report.html` into a new folder
 //! (built under a temporary name, renamed into place at the end) and prints a summary.
 //! `--shard i/N` runs one part of the pass; `--merge DIR...` finishes from the parts.
+//! `--embeddings MODEL|FILE` adds near duplicates and outliers in a pretrained network's
+//! embedding space (a `dlscope embed` file, or a model run here).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
 use dlscope_analyze::{
-    analyze, analyze_shard, finish, Analysis, Progress, Settings, Shard, Stage, Thresholds,
+    analyze_embedded, analyze_shard, finish_embedded, Analysis, Progress, SampleEmbeddings,
+    Settings, Shard, Stage, Thresholds,
 };
+use dlscope_data::Dataset;
 use dlscope_report::outdir::OutDir;
 use dlscope_report::{shards, summary, write_analysis, HtmlOptions, WriteOptions, SCHEMA_VERSION};
 use indicatif::ProgressBar;
 
-use super::common::{open_dataset, progress_bar};
+use super::classify::ModelArgs;
+use super::common::{embed_splits, open_dataset, progress_bar};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -73,6 +78,17 @@ pub struct Args {
     /// Items (or groups) shown per gallery in report.html; all are in findings.csv.
     #[arg(long, value_name = "N", default_value_t = 60)]
     pub gallery_limit: usize,
+    /// Also find near duplicates (crops, colour changes, re-encodes) and outliers by
+    /// pretrained-network embeddings: an existing file written by `dlscope embed`, or a model
+    /// name (efficientnet-lite0, vgg16, ...) to embed every sample with now (weights: see
+    /// --weights). Not with --shard (give it to the --merge run).
+    #[arg(long, value_name = "MODEL|FILE", conflicts_with = "shard")]
+    pub embeddings: Option<String>,
+    /// Near duplicates by embeddings: smallest cosine between two samples' embeddings (0.7-1).
+    #[arg(long, value_name = "COS", default_value_t = Thresholds::default().embedding_near_cosine)]
+    pub embedding_near: f32,
+    #[command(flatten, next_help_heading = "Embedding model (--embeddings MODEL)")]
+    pub model_args: ModelArgs,
 }
 
 impl Args {
@@ -92,6 +108,7 @@ impl Args {
         t.blurry = self.blurry;
         t.low_information = self.low_information;
         t.outlier_z = self.outlier_z;
+        t.embedding_near_cosine = self.embedding_near;
         s.validate()?;
         Ok(s)
     }
@@ -113,6 +130,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let progress = |p: Progress| show(&pb, p);
+
+    if args.shard.is_some() && args.embeddings.is_some() {
+        anyhow::bail!("--embeddings applies when findings are made: give it to the --merge run, not to --shard");
+    }
+    let embeddings = match &args.embeddings {
+        Some(spec) => Some(sample_embeddings(spec, &ds, &args.model_args, args.json)?),
+        None => None,
+    };
+    let embeddings = embeddings.as_ref();
 
     if let Some(shard) = args.shard {
         let result = analyze_shard(&ds, &settings, shard, &progress)?;
@@ -147,10 +173,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 
     let mut analysis: Analysis = if args.merge.is_empty() {
-        analyze(&ds, &settings, &progress)?
+        analyze_embedded(&ds, &settings, embeddings, &progress)?
     } else {
         let merged = shards::read_and_merge(&args.merge)?;
-        finish(merged, &ds, &settings, &progress)?
+        finish_embedded(merged, &ds, &settings, embeddings, &progress)?
     };
     pb.finish_and_clear();
     if let Some(dir) = &args.labels {
@@ -210,6 +236,82 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The embeddings `--embeddings SPEC` names: an existing file (`dlscope embed`'s format), else
+/// a model run over every split now. Samples the model cannot read get no embedding.
+fn sample_embeddings(
+    spec: &str,
+    ds: &Dataset,
+    model_args: &ModelArgs,
+    quiet: bool,
+) -> anyhow::Result<SampleEmbeddings> {
+    let path = Path::new(spec);
+    if path.is_file() {
+        let file = dlscope_data::embeddings::Embeddings::read(path)
+            .with_context(|| format!("--embeddings {spec}"))?;
+        let splits = ds
+            .splits
+            .iter()
+            .map(|s| file.for_split(s))
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("--embeddings {spec} does not cover the dataset"))?;
+        return Ok(SampleEmbeddings {
+            source: spec.to_string(),
+            dim: file.dim,
+            splits,
+        });
+    }
+    let info = dlscope_vision::models::find(spec).with_context(|| {
+        format!("--embeddings {spec}: no such file, and not a model name either")
+    })?;
+    let pb = progress_bar(ds.len() as u64, "embedding");
+    if quiet {
+        pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let splits: Vec<_> = ds.splits.iter().collect();
+    let all = embed_splits(info, model_args, &splits, &pb)?;
+    pb.finish_and_clear();
+    if !all.failures.is_empty() && !quiet {
+        eprintln!(
+            "{} sample(s) could not be embedded (they take no part in the embedding findings), e.g. {}: {}",
+            all.failures.len(),
+            all.failures[0].file,
+            all.failures[0].error
+        );
+    }
+    // Rows are the readable samples of each split in order; the others stay NaN.
+    let dim = all.dim;
+    let mut out: Vec<Vec<f32>> = ds
+        .splits
+        .iter()
+        .map(|s| vec![f32::NAN; s.len() * dim])
+        .collect();
+    let mut row = 0;
+    for (k, split) in ds.splits.iter().enumerate() {
+        for i in 0..split.len() {
+            if row < all.len()
+                && all.splits[row] == split.name()
+                && all.ids[row] == split.id(i).to_string()
+            {
+                out[k][i * dim..(i + 1) * dim].copy_from_slice(all.row(row));
+                row += 1;
+            }
+        }
+    }
+    if row != all.len() {
+        anyhow::bail!(
+            "{}: embedded row {row} ({}/{}) does not line up with the dataset's samples",
+            info.name,
+            all.splits[row],
+            all.ids[row]
+        );
+    }
+    Ok(SampleEmbeddings {
+        source: info.name.to_string(),
+        dim,
+        splits: out,
+    })
 }
 
 /// Moves the bar: samples during the pass, steps while findings are built.

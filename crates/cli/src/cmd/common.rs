@@ -51,6 +51,40 @@ pub fn progress_bar(len: u64, what: &str) -> ProgressBar {
     pb
 }
 
+/// Embeds every sample of `splits` (in order) with a model loaded by `model_args`, moving
+/// `pb` by samples; shared by `dlscope embed` and `dlscope analyze --embeddings MODEL`.
+/// Samples that cannot be read are listed in the result's `failures`.
+pub fn embed_splits(
+    info: &'static dlscope_vision::models::ModelInfo,
+    model_args: &super::classify::ModelArgs,
+    splits: &[&dlscope_data::Split],
+    pb: &ProgressBar,
+) -> anyhow::Result<dlscope_vision::embed::Embeddings> {
+    use dlscope_vision::embed;
+    let opts = embed::Options {
+        batch_size: model_args.batch_size,
+        preprocess: model_args.preprocess(info)?,
+    };
+    let model = model_args.load(info)?;
+    let all = dlscope_vision::cpu::with_threads(model_args.threads, || {
+        let mut all: Option<embed::Embeddings> = None;
+        let mut base = 0u64;
+        for split in splits {
+            let source = dlscope_vision::inputs::Source::Split(split);
+            let part = embed::run(model.as_ref(), &source, &opts, &mut |d| {
+                pb.set_position(base + d as u64)
+            })?;
+            base += split.len() as u64;
+            match &mut all {
+                None => all = Some(part),
+                Some(a) => a.extend(part)?,
+            }
+        }
+        Ok::<_, dlscope_vision::VisionError>(all)
+    })??;
+    all.context("the dataset has no split")
+}
+
 /// A byte-counting progress bar (downloads).
 pub fn bytes_bar(len: u64, what: &str) -> ProgressBar {
     let pb = ProgressBar::new(len);

@@ -5,13 +5,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
-use dlscope_vision::embed::{self, Embeddings};
-use dlscope_vision::inputs::Source;
+use anyhow::bail;
+use dlscope_vision::embed;
 use dlscope_vision::models;
 
 use super::classify::ModelArgs;
-use super::common::{open_dataset, progress_bar};
+use super::common::{embed_splits, open_dataset, progress_bar};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -35,40 +34,19 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let info = models::find(&args.model)?;
-    let pre = args.model_args.preprocess(info)?;
     let ds = open_dataset(&args.dataset)?;
     dlscope_data::io::refuse_input_overlap(&args.out, &[ds.root.as_path()])?;
     let splits: Vec<_> = match &args.split {
         Some(s) => vec![ds.split(s)?],
         None => ds.splits.iter().collect(),
     };
-    let model = args.model_args.load(info)?;
-    let opts = embed::Options {
-        batch_size: args.model_args.batch_size,
-        preprocess: pre,
-    };
     let total: usize = splits.iter().map(|s| s.len()).sum();
     let pb = progress_bar(total as u64, "embedding");
     if args.json {
         pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let all = dlscope_vision::cpu::with_threads(args.model_args.threads, || {
-        let mut all: Option<Embeddings> = None;
-        let mut base = 0u64;
-        for split in &splits {
-            let part = embed::run(model.as_ref(), &Source::Split(split), &opts, &mut |d| {
-                pb.set_position(base + d as u64)
-            })?;
-            base += split.len() as u64;
-            match &mut all {
-                None => all = Some(part),
-                Some(a) => a.extend(part)?,
-            }
-        }
-        Ok::<_, dlscope_vision::VisionError>(all)
-    })??;
+    let all = embed_splits(info, &args.model_args, &splits, &pb)?;
     pb.finish_and_clear();
-    let all = all.context("the dataset has no split")?;
     for f in all.failures.iter().take(50) {
         eprintln!("error: {}: {}", f.file, f.error);
     }
