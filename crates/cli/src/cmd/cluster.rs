@@ -43,8 +43,9 @@ pub struct Args {
     /// Number of clusters (k-means, mini-batch, agglomerative).
     #[arg(long, default_value_t = 10)]
     pub k: usize,
-    /// `pixels` (every pixel / 255) or `pca:N`. Default: pixels for the k-means methods,
-    /// pca:50 for the others.
+    /// `pixels` (every pixel / 255), `pca:N`, `embeddings:FILE` (rows written by `dlscope
+    /// embed`, matched to the samples by split and id) or `embeddings:FILE,pca:N`. Default:
+    /// pixels for the k-means methods, pca:50 for the others.
     #[arg(long)]
     pub features: Option<String>,
     /// New output folder for assignments.csv, summary.json and cluster.html.

@@ -45,7 +45,8 @@ pub struct Args {
     pub seeds: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Feature space of k-center and prototypes: `pixels` or `pca:N`.
+    /// Feature space of k-center and prototypes: `pixels`, `pca:N`, `embeddings:FILE` (from
+    /// `dlscope embed`) or `embeddings:FILE,pca:N`.
     #[arg(long, default_value = "pca:50")]
     pub features: String,
     #[arg(long, default_value = "train")]

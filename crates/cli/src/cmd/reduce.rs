@@ -1,13 +1,15 @@
-//! `dlscope reduce DATASET --strategy S --fraction F --out DIR [--format idx|folder|manifest]`:
-//! keep a fraction of every split and write the reduced copy plus `kept.csv`. The input is
+//! `dlscope reduce DATASET --strategy S --fraction F --out DIR [--format idx|folder|manifest]
+//! [--dedup [exact|near] [--report DIR/report.json]]`: keep a fraction of every split and write
+//! the reduced copy plus `kept.csv` and `removed.csv` (why each other sample went). The input is
 //! never modified.
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use dlscope_data::folder::ImageFormat;
+use dlscope_flows::reduce::{reduce_dedup_near, Duplicates};
 use dlscope_ml::features::FeatureSpec;
-use dlscope_ml::pipeline::{reduce, write_reduced, OutputFormat, ReduceConfig};
+use dlscope_ml::pipeline::{reduce, write_reduced, Dedup, OutputFormat, ReduceConfig};
 use dlscope_ml::sampling::Strategy;
 
 use super::common::open_dataset;
@@ -20,6 +22,15 @@ pub enum FormatArg {
     Folder,
     /// CSV manifest (file-backed samples referenced in place).
     Manifest,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DedupArg {
+    /// Byte-identical images (the first of each group stays).
+    Exact,
+    /// The exact and near duplicates `dlscope analyze` finds (the representative `dlscope
+    /// clean` keeps stays); see --report.
+    Near,
 }
 
 #[derive(Debug, clap::Args)]
@@ -44,10 +55,16 @@ pub struct Args {
     /// Folder output: png, or jpeg:QUALITY.
     #[arg(long, default_value = "png")]
     pub image_format: String,
-    /// Keep one image of each group of byte-identical images before the strategy runs.
-    #[arg(long)]
-    pub dedup: bool,
-    /// Feature space of k-center and prototypes: pixels or pca:N.
+    /// Drop duplicates before the strategy runs, keeping one of each group: `--dedup` or
+    /// `--dedup exact` (byte-identical images), `--dedup near` (exact and near duplicates as
+    /// `dlscope analyze` groups them).
+    #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "exact")]
+    pub dedup: Option<DedupArg>,
+    /// With --dedup near: reuse this `dlscope analyze` report.json instead of analysing now.
+    #[arg(long, requires = "dedup")]
+    pub report: Option<PathBuf>,
+    /// Feature space of k-center and prototypes: pixels, pca:N, embeddings:FILE (from
+    /// `dlscope embed`) or embeddings:FILE,pca:N.
     #[arg(long, default_value = "pca:50")]
     pub features: String,
     /// Only reduce these splits (repeatable); the others are copied whole.
@@ -86,6 +103,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if !(args.fraction > 0.0 && args.fraction <= 1.0) {
         bail!("--fraction must be in (0, 1], not {}", args.fraction);
     }
+    if args.report.is_some() && args.dedup != Some(DedupArg::Near) {
+        bail!("--report is used by --dedup near only");
+    }
     if args.out.exists() {
         bail!(
             "{}: already exists; choose a new output folder",
@@ -96,13 +116,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         strategy,
         fraction: args.fraction,
         seed: args.seed,
-        dedup: args.dedup,
+        dedup: match args.dedup {
+            Some(DedupArg::Exact) => Dedup::Exact,
+            None | Some(DedupArg::Near) => Dedup::None,
+        },
         features,
         splits: (!args.splits.is_empty()).then(|| args.splits.clone()),
     };
     let ds = open_dataset(&args.dataset)?;
     let name = ds.name.clone();
-    let mut reduced = reduce(ds, &cfg).with_context(|| format!("reducing {name}"))?;
+    let mut reduced = if args.dedup == Some(DedupArg::Near) {
+        let settings = dlscope_analyze::Settings::default();
+        let source = match &args.report {
+            Some(p) => Duplicates::Report(p),
+            None => Duplicates::Analyze(&settings),
+        };
+        reduce_dedup_near(ds, &cfg, source).with_context(|| format!("reducing {name}"))?
+    } else {
+        reduce(ds, &cfg).with_context(|| format!("reducing {name}"))?
+    };
     let (dir, written) = write_reduced(&mut reduced, &args.out, format)
         .with_context(|| format!("writing {}", args.out.display()))?;
     let s = &reduced.summary;

@@ -186,7 +186,13 @@ pub fn run_diet(
     let features = if !fractions.is_empty() && strategies.iter().any(|s| s.needs_features()) {
         Some(
             cfg.features
-                .compute(&train.pixels, train.shape.len(), cfg.seed)
+                .compute_for(
+                    &[ds.split(&cfg.train_split)?],
+                    Some(train.len()),
+                    &train.pixels,
+                    train.shape.len(),
+                    cfg.seed,
+                )
                 .map_err(|source| DietError::Features {
                     split: cfg.train_split.clone(),
                     source,

@@ -16,7 +16,7 @@ use crate::kmeans::{KMeans, KMeansParams};
 use crate::matrix::MatRef;
 use crate::metrics;
 use crate::minibatch::{MiniBatchKMeans, MiniBatchParams};
-use crate::pipeline::load::{load_splits, Loaded};
+use crate::pipeline::load::{chosen_splits, load_rows, Loaded};
 
 /// Clustering method and its own parameters (`k` is in [`ClusterConfig`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +58,7 @@ pub struct ClusterConfig {
     pub method: Method,
     /// Clusters for k-means and agglomerative (ignored by the density methods).
     pub k: usize,
+    /// Pixels, PCA of the pixels, or an embeddings file (then nothing is decoded).
     pub features: FeatureSpec,
     /// Splits to use (`None`: all, concatenated).
     pub splits: Option<Vec<String>>,
@@ -126,12 +127,16 @@ pub struct ClusterOutput {
 /// Loads the splits, computes the features, clusters and scores.
 pub fn cluster(ds: &Dataset, cfg: &ClusterConfig) -> Result<ClusterOutput> {
     let t0 = Instant::now();
-    let loaded = load_splits(ds, cfg.splits.as_deref())?;
+    let loaded = load_rows(ds, cfg.splits.as_deref(), cfg.features.uses_pixels())?;
     let load_seconds = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let feats = cfg
-        .features
-        .compute(&loaded.pixels, loaded.shape.len(), cfg.seed)?;
+    let feats = cfg.features.compute_for(
+        &chosen_splits(ds, cfg.splits.as_deref())?,
+        None,
+        &loaded.pixels,
+        loaded.shape.len(),
+        cfg.seed,
+    )?;
     let feature_seconds = t1.elapsed().as_secs_f64();
     let x = feats.matrix.view();
     let t2 = Instant::now();

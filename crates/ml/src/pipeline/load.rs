@@ -37,13 +37,27 @@ impl Loaded {
 /// Decodes the splits named in `splits` (all when `None`) into one buffer. All samples must
 /// share one shape.
 pub fn load_splits(ds: &Dataset, splits: Option<&[String]>) -> Result<Loaded> {
-    let chosen: Vec<&dlscope_data::Split> = match splits {
+    load_rows(ds, splits, true)
+}
+
+/// The chosen splits (all when `None`) in the order [`load_splits`] concatenates them.
+pub fn chosen_splits<'a>(
+    ds: &'a Dataset,
+    splits: Option<&[String]>,
+) -> Result<Vec<&'a dlscope_data::Split>> {
+    Ok(match splits {
         None => ds.splits.iter().collect(),
         Some(names) => names
             .iter()
             .map(|n| ds.split(n))
             .collect::<std::result::Result<_, _>>()?,
-    };
+    })
+}
+
+/// Like [`load_splits`]; with `pixels == false` nothing is decoded (`pixels` stays empty and
+/// `shape` zero) and the samples may differ in shape: labels and identities only.
+pub fn load_rows(ds: &Dataset, splits: Option<&[String]>, pixels: bool) -> Result<Loaded> {
+    let chosen = chosen_splits(ds, splits)?;
     if chosen.len() > u16::MAX as usize {
         return Err(MlError::param("splits", chosen.len(), "too many splits"));
     }
@@ -57,6 +71,16 @@ pub fn load_splits(ds: &Dataset, splits: Option<&[String]>) -> Result<Loaded> {
         ids: Vec::new(),
     };
     for (s, split) in chosen.iter().enumerate() {
+        if !pixels {
+            out.split_names.push(split.name().to_string());
+            out.labels
+                .extend((0..split.len()).map(|i| split.label(i).unwrap_or(u32::MAX)));
+            out.split_of
+                .extend(std::iter::repeat_n(s as u16, split.len()));
+            out.index.extend(0..split.len());
+            out.ids.extend((0..split.len()).map(|i| split.id(i)));
+            continue;
+        }
         let dense = split.to_dense()?;
         if dense.is_empty() {
             out.split_names.push(split.name().to_string());

@@ -6,8 +6,11 @@ pub mod load;
 pub mod reduce;
 
 pub use cluster::{cluster, write_cluster, ClusterConfig, ClusterOutput, ClusterSummary, Method};
-pub use load::{load_splits, Loaded};
-pub use reduce::{reduce, write_reduced, OutputFormat, ReduceConfig, ReduceSummary, Reduced};
+pub use load::{chosen_splits, load_rows, load_splits, Loaded};
+pub use reduce::{
+    reduce, write_reduced, Dedup, OutputFormat, PreDrop, ReduceConfig, ReduceSummary, Reduced,
+    RemovedSample, NOT_SELECTED,
+};
 
 /// Writes `value` as pretty JSON to `path` atomically (the `summary.json` of each task).
 pub(crate) fn write_summary_json<T: serde::Serialize>(

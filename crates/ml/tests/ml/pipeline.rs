@@ -2,7 +2,7 @@
 
 use dlscope_ml::features::FeatureSpec;
 use dlscope_ml::pipeline::{
-    cluster, reduce, write_cluster, write_reduced, ClusterConfig, Method, OutputFormat,
+    cluster, reduce, write_cluster, write_reduced, ClusterConfig, Dedup, Method, OutputFormat,
     ReduceConfig,
 };
 use dlscope_ml::sampling::Strategy;
@@ -75,7 +75,7 @@ fn reduce_keeps_exact_stratified_counts_and_writes_idx() {
         strategy: Strategy::Stratified,
         fraction: 0.5,
         seed: 3,
-        dedup: true,
+        dedup: Dedup::Exact,
         features: FeatureSpec::Pca(4),
         splits: None,
     };
@@ -118,7 +118,7 @@ fn reduce_is_reproducible_and_feature_strategies_work() {
             strategy,
             fraction: 0.1,
             seed,
-            dedup: false,
+            dedup: Dedup::None,
             features: FeatureSpec::Pca(4),
             splits: Some(vec!["train".into()]),
         };
