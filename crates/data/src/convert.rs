@@ -24,7 +24,7 @@ use crate::dataset::{Dataset, SampleId, SampleSource, Split, Written};
 use crate::error::{DataError, Result};
 use crate::folder::ImageFormat;
 use crate::image::{Image, Shape};
-use crate::tensors::Labels;
+use crate::tensors::{ChannelNorm, Labels};
 use crate::transform::{self, ChannelMode, Transform};
 use crate::{folder, idx, io, manifest, tensors, webdataset};
 
@@ -61,13 +61,24 @@ impl Target {
     }
 }
 
+/// Normalised float output (tensors only): where the per-channel mean and std come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Normalize {
+    /// Computed on the train split of the (transformed) dataset: [`ChannelNorm::of_dataset`].
+    TrainSplit,
+    /// Given, e.g. read from `dlscope clean --stats` with [`ChannelNorm::from_stats_file`].
+    Given(ChannelNorm),
+}
+
 /// What to convert to and how.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Options {
     pub target: Target,
     pub transform: Transform,
     /// Measure the encoding error (each image is encoded and decoded once more to compare).
     pub measure_error: bool,
+    /// Write `x` as normalised f32 (tensors target only; see [`crate::tensors`]).
+    pub normalize: Option<Normalize>,
 }
 
 impl Options {
@@ -76,6 +87,7 @@ impl Options {
             target,
             transform: Transform::default(),
             measure_error: true,
+            normalize: None,
         }
     }
 }
@@ -96,6 +108,8 @@ pub struct Report {
     pub max_abs_error: Option<u8>,
     /// Stale temporary folders of an interrupted earlier run that were removed.
     pub removed_stale: Vec<PathBuf>,
+    /// The per-channel mean and std of normalised float output (also in the files' metadata).
+    pub normalization: Option<ChannelNorm>,
 }
 
 /// Writes `ds` as `target` into the new folder `out`, applying `opts.transform` to every image.
@@ -107,6 +121,16 @@ pub fn convert(ds: Dataset, out: &Path, opts: &Options) -> Result<Report> {
             why: "it already exists; choose a new output path or remove it".into(),
         });
     }
+    let labels = match (opts.target, &opts.normalize) {
+        (_, None) => None,
+        (Target::Tensors(l), Some(_)) => Some(l),
+        (_, Some(_)) => {
+            return Err(DataError::Refused {
+                path: out.to_path_buf(),
+                why: "normalised float output is written as tensors only (--to tensors)".into(),
+            })
+        }
+    };
     let bytes_before = input_bytes(&ds);
     let removed_stale = io::remove_stale_partials(out)?;
     let ds = transform::map(ds, opts.transform);
@@ -116,7 +140,15 @@ pub fn convert(ds: Dataset, out: &Path, opts: &Options) -> Result<Report> {
         Some(format) if measure => metered(ds, format, &meter),
         _ => ds,
     };
-    let written = write(&ds, out, opts.target)?;
+    let normalization = match &opts.normalize {
+        Some(Normalize::TrainSplit) => Some(ChannelNorm::of_dataset(&ds)?),
+        Some(Normalize::Given(n)) => Some(n.clone()),
+        None => None,
+    };
+    let written = match (&normalization, labels) {
+        (Some(n), Some(l)) => tensors::write_normalized(&ds, out, l, n)?,
+        _ => write(&ds, out, opts.target)?,
+    };
     let bytes_after = dir_bytes(&written.path);
     let (mean_abs_error, max_abs_error) = if measure {
         (
@@ -135,6 +167,7 @@ pub fn convert(ds: Dataset, out: &Path, opts: &Options) -> Result<Report> {
         mean_abs_error,
         max_abs_error,
         removed_stale,
+        normalization,
     })
 }
 

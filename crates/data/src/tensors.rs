@@ -13,12 +13,19 @@
 //! In Python: `safetensors.numpy.load_file("train.safetensors")["x"]`. The reader also reads
 //! files made elsewhere: `x` u8 of rank 3 (`[N, H, W]`, grey) or 4 (`[N, H, W, C]`, C in 1, 3,
 //! 4), `y` i64/i32/u8 indices or f32 one-hot; classes default to `0..=max label`.
+//!
+//! Normalised float tensors ([`write_normalized`], `dlscope convert --to tensors --normalize`):
+//! `x` is f32 `(v / 255 - mean[c]) / std[c]`, with the per-channel `mean` and `std` (values in
+//! 0..1; by default those of the train split, see [`ChannelNorm::of_dataset`]) recorded as JSON
+//! in the metadata key `normalize`. The reader turns such files back into 8-bit pixels
+//! (`round((x * std[c] + mean[c]) * 255)`), so a round trip gives identical pixels.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use serde::{Deserialize, Serialize};
 
 use crate::dataset::{Dataset, Format, SampleId, SampleSource, Skipped, Split, Written};
 use crate::error::{DataError, Result};
@@ -30,6 +37,8 @@ use crate::io::{open_maybe_gz, refuse_input_overlap, AtomicDir, Bytes};
 pub const EXTENSION: &str = "safetensors";
 /// Metadata key marking files written by dlscope (value: layout version).
 pub const MARK_KEY: &str = "dlscope";
+/// Metadata key holding the [`ChannelNorm`] (JSON) of a normalised f32 `x`.
+pub const NORMALIZE_KEY: &str = "normalize";
 
 /// How labels are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -90,7 +99,30 @@ pub(crate) fn gather(split: &Split) -> Result<Gathered> {
 /// a split must have the same shape ([`DataError::ShapeMismatch`]; resize first). Unreadable
 /// samples are skipped and listed. Built under a temporary name, renamed into place.
 pub fn write(ds: &Dataset, out: &Path, labels: Labels) -> Result<Written> {
+    write_with(ds, out, labels, None)
+}
+
+/// [`write`] with `x` as normalised f32 (see the module docs); `norm` must have one mean and
+/// std per channel of every split.
+pub fn write_normalized(
+    ds: &Dataset,
+    out: &Path,
+    labels: Labels,
+    norm: &ChannelNorm,
+) -> Result<Written> {
+    write_with(ds, out, labels, Some(norm))
+}
+
+fn write_with(
+    ds: &Dataset,
+    out: &Path,
+    labels: Labels,
+    norm: Option<&ChannelNorm>,
+) -> Result<Written> {
     refuse_input_overlap(out, &[&ds.root])?;
+    if let Some(n) = norm {
+        n.validate(out)?;
+    }
     let dir = AtomicDir::new(out)?;
     let names = unique_names(ds.splits.iter().map(Split::name), &[]);
     let classes_json = serde_json::to_string(&ds.classes).map_err(|e| DataError::BadHeader {
@@ -133,9 +165,28 @@ pub fn write(ds: &Dataset, out: &Path, labels: Labels) -> Result<Written> {
             path: path.clone(),
             what: e.to_string(),
         };
-        let x = TensorView::new(Dtype::U8, x_shape, &g.pixels).map_err(bad)?;
+        let floats;
+        let x = match norm {
+            None => TensorView::new(Dtype::U8, x_shape, &g.pixels).map_err(bad)?,
+            Some(nm) => {
+                let c = g.shape.channels as usize;
+                if n > 0 && c != nm.mean.len() {
+                    return Err(DataError::Refused {
+                        path: path.clone(),
+                        why: format!(
+                            "split '{}' has {c} channels but the normalisation has {} (from {})",
+                            split.name(),
+                            nm.mean.len(),
+                            nm.source
+                        ),
+                    });
+                }
+                floats = nm.to_f32_bytes(&g.pixels);
+                TensorView::new(Dtype::F32, x_shape, &floats).map_err(bad)?
+            }
+        };
         let y = TensorView::new(y_dtype, y_shape, &y_bytes).map_err(bad)?;
-        let meta = HashMap::from([
+        let mut meta = HashMap::from([
             (MARK_KEY.to_string(), "tensors/1".to_string()),
             ("classes".to_string(), classes_json.clone()),
             ("split".to_string(), split.name().to_string()),
@@ -148,6 +199,13 @@ pub fn write(ds: &Dataset, out: &Path, labels: Labels) -> Result<Written> {
                 .to_string(),
             ),
         ]);
+        if let Some(nm) = norm {
+            let j = serde_json::to_string(nm).map_err(|e| DataError::BadHeader {
+                path: path.clone(),
+                what: e.to_string(),
+            })?;
+            meta.insert(NORMALIZE_KEY.to_string(), j);
+        }
         safetensors::serialize_to_file([("x", x), ("y", y)], Some(meta), &path).map_err(
             |e| match e {
                 safetensors::SafeTensorError::IoError(io) => DataError::io(&path, "write", io),
@@ -262,6 +320,8 @@ struct TensorSource {
     x: std::ops::Range<usize>,
     shape: Shape,
     labels: Vec<Option<u32>>,
+    /// Set when `x` is normalised f32: pixels are recovered on load.
+    norm: Option<ChannelNorm>,
 }
 
 fn read_split(path: &Path) -> Result<(String, TensorSource, Option<Vec<String>>)> {
@@ -276,12 +336,20 @@ fn read_split(path: &Path) -> Result<(String, TensorSource, Option<Vec<String>>)
     let x = st
         .tensor("x")
         .map_err(|_| bad("no tensor named 'x' (images)".into()))?;
-    if x.dtype() != Dtype::U8 {
-        return Err(bad(format!(
-            "'x' is {:?}; only u8 images are read",
-            x.dtype()
-        )));
-    }
+    let norm = match (x.dtype(), info.get(NORMALIZE_KEY)) {
+        (Dtype::U8, _) => None,
+        (Dtype::F32, Some(j)) => Some(serde_json::from_str::<ChannelNorm>(j).map_err(|e| {
+            bad(format!(
+                "metadata '{NORMALIZE_KEY}' is not a normalisation: {e}"
+            ))
+        })?),
+        (dt, _) => {
+            return Err(bad(format!(
+                "'x' is {dt:?}; only u8 images, or f32 with dlscope's '{NORMALIZE_KEY}' metadata \
+                 (mean and std per channel), can be read back as pixels"
+            )))
+        }
+    };
     let dims = x.shape().to_vec();
     let (n, h, w, c) = match dims[..] {
         [n, h, w] => (n, h, w, 1),
@@ -299,6 +367,15 @@ fn read_split(path: &Path) -> Result<(String, TensorSource, Option<Vec<String>>)
             dims: dims.iter().map(|&d| d as u64).collect(),
             why: "images need H, W > 0 and 1, 3 or 4 channels",
         });
+    }
+    if let Some(nm) = &norm {
+        nm.validate(path)?;
+        if nm.mean.len() != c {
+            return Err(bad(format!(
+                "'x' has {c} channels but '{NORMALIZE_KEY}' has {} means",
+                nm.mean.len()
+            )));
+        }
     }
     let start = x.data().as_ptr() as usize - bytes.as_ptr() as usize;
     let x_range = start..start + x.data().len();
@@ -325,6 +402,7 @@ fn read_split(path: &Path) -> Result<(String, TensorSource, Option<Vec<String>>)
         x: x_range,
         shape: Shape::new(h as u32, w as u32, c as u8),
         labels,
+        norm,
     };
     Ok((name, src, classes))
 }
@@ -377,7 +455,7 @@ impl SampleSource for TensorSource {
         SampleId::Index(i as u64)
     }
     fn load(&self, i: usize) -> Result<Image> {
-        let per = self.shape.len();
+        let per = self.shape.len() * if self.norm.is_some() { 4 } else { 1 };
         let px = &self.bytes[self.x.clone()];
         let data = px
             .get(i * per..(i + 1) * per)
@@ -387,17 +465,174 @@ impl SampleSource for TensorSource {
                 actual: px.len() as u64,
                 why: "record past the end of 'x'",
             })?;
+        let data = match &self.norm {
+            None => data.to_vec(),
+            Some(nm) => nm.to_pixels(data),
+        };
         Ok(Image {
             width: self.shape.width,
             height: self.shape.height,
             channels: self.shape.channels,
-            data: data.to_vec(),
+            data,
         })
     }
     fn fixed_shape(&self) -> Option<Shape> {
         Some(self.shape)
     }
     fn contiguous_pixels(&self) -> Option<&[u8]> {
-        Some(&self.bytes[self.x.clone()])
+        match self.norm {
+            None => Some(&self.bytes[self.x.clone()]),
+            Some(_) => None,
+        }
+    }
+}
+
+/// Per-channel normalisation of float tensors: `x = (v / 255 - mean[c]) / std[c]`, values of
+/// `mean` and `std` in 0..1 (the torchvision `Normalize` convention).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelNorm {
+    pub mean: Vec<f64>,
+    pub std: Vec<f64>,
+    /// Where the statistics come from (`train split`, or a stats file and its split).
+    pub source: String,
+}
+
+/// One entry of a `normalization.json` written by `dlscope clean --stats`.
+#[derive(Deserialize)]
+struct StatsEntry {
+    split: String,
+    mean: Vec<f64>,
+    std: Vec<f64>,
+}
+
+impl ChannelNorm {
+    /// Mean and std per channel of the `train` split of `ds` (the first split when there is no
+    /// `train`), over the samples that decode; every sample must have the first one's channel
+    /// count. A channel whose std is 0 (constant) gets std 1, so it is only shifted.
+    pub fn of_dataset(ds: &Dataset) -> Result<ChannelNorm> {
+        let split = match ds.split("train") {
+            Ok(s) => s,
+            Err(_) => ds.splits.first().ok_or_else(|| DataError::Refused {
+                path: ds.root.clone(),
+                why: "the dataset has no split to take normalisation statistics from".into(),
+            })?,
+        };
+        let g = gather(split)?;
+        let c = g.shape.channels as usize;
+        if g.labels.is_empty() || c == 0 {
+            return Err(DataError::Refused {
+                path: ds.root.clone(),
+                why: format!(
+                    "split '{}' has no readable sample to take normalisation statistics from",
+                    split.name()
+                ),
+            });
+        }
+        let (mut sum, mut sq) = (vec![0u64; c], vec![0u64; c]);
+        for px in g.pixels.chunks_exact(c) {
+            for (k, &v) in px.iter().enumerate() {
+                sum[k] += v as u64;
+                sq[k] += (v as u64) * (v as u64);
+            }
+        }
+        let n = (g.pixels.len() / c) as f64;
+        let mean: Vec<f64> = sum.iter().map(|&s| s as f64 / n / 255.0).collect();
+        let std = (0..c)
+            .map(|k| {
+                let m = sum[k] as f64 / n;
+                let sd = (sq[k] as f64 / n - m * m).max(0.0).sqrt() / 255.0;
+                if sd > 1e-9 {
+                    sd
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        let source = if split.name() == "train" {
+            "train split".to_string()
+        } else {
+            format!("split '{}' (no train split)", split.name())
+        };
+        Ok(ChannelNorm { mean, std, source })
+    }
+
+    /// Reads `normalization.json` from `dlscope clean --stats`, taking the `train` entry (the
+    /// first when there is none).
+    pub fn from_stats_file(path: &Path) -> Result<ChannelNorm> {
+        let bytes = std::fs::read(path).map_err(|e| DataError::io(path, "read", e))?;
+        let bad = |what: String| DataError::BadHeader {
+            path: path.to_path_buf(),
+            what,
+        };
+        let entries: Vec<StatsEntry> = serde_json::from_slice(&bytes).map_err(|e| {
+            bad(format!(
+                "not a normalization.json of `dlscope clean --stats` \
+                 ([{{split, mean, std, ...}}]): {e}"
+            ))
+        })?;
+        let pick = entries.iter().position(|e| e.split == "train").unwrap_or(0);
+        let e = entries
+            .into_iter()
+            .nth(pick)
+            .ok_or_else(|| bad("it lists no split".into()))?;
+        let norm = ChannelNorm {
+            mean: e.mean,
+            std: e.std,
+            source: format!("{} (split {})", path.display(), e.split),
+        };
+        norm.validate(path)?;
+        Ok(norm)
+    }
+
+    /// Checks one finite mean and one finite, positive std per channel.
+    pub fn validate(&self, path: &Path) -> Result<()> {
+        let ok = !self.mean.is_empty()
+            && self.mean.len() == self.std.len()
+            && self.mean.iter().all(|m| m.is_finite())
+            && self.std.iter().all(|s| s.is_finite() && *s > 0.0);
+        if ok {
+            Ok(())
+        } else {
+            Err(DataError::BadHeader {
+                path: path.to_path_buf(),
+                what: format!(
+                    "normalisation from {} needs one finite mean and one positive std per \
+                     channel, got mean {:?} std {:?}",
+                    self.source, self.mean, self.std
+                ),
+            })
+        }
+    }
+
+    /// Normalised little-endian f32 bytes of interleaved pixels.
+    pub fn to_f32_bytes(&self, pixels: &[u8]) -> Vec<u8> {
+        let c = self.mean.len();
+        let mut out = vec![0u8; pixels.len() * 4];
+        out.par_chunks_mut(4 * c * 1024)
+            .zip(pixels.par_chunks(c * 1024))
+            .for_each(|(dst, src)| {
+                for (i, (d, &v)) in dst.chunks_exact_mut(4).zip(src).enumerate() {
+                    let k = i % c;
+                    let x = ((v as f64 / 255.0 - self.mean[k]) / self.std[k]) as f32;
+                    d.copy_from_slice(&x.to_le_bytes());
+                }
+            });
+        out
+    }
+
+    /// 8-bit pixels of normalised little-endian f32 bytes (rounded, clamped to 0..=255).
+    pub fn to_pixels(&self, floats: &[u8]) -> Vec<u8> {
+        let c = self.mean.len();
+        floats
+            .chunks_exact(4)
+            .enumerate()
+            .map(|(i, b)| {
+                let k = i % c;
+                let x = f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64;
+                ((x * self.std[k] + self.mean[k]) * 255.0)
+                    .round()
+                    .clamp(0.0, 255.0) as u8
+            })
+            .collect()
     }
 }

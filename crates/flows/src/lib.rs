@@ -8,9 +8,12 @@
 //!   `dlscope-nn` model, then confident learning (`dlscope labels`).
 //! - [`diet`]: train a model on subsets chosen by each sampling strategy and measure what the
 //!   reduction costs in test accuracy (`dlscope diet`).
+//! - [`reduce`]: reduction that first drops the exact and near duplicates an analysis finds,
+//!   keeping the representative `clean` keeps (`dlscope reduce --dedup near`).
 //! - [`cluster_page`]: the `cluster.html` page of a clustering (thumbnails per cluster, 2-D PCA
 //!   map, dendrogram) for `dlscope cluster`.
 pub mod clean;
 pub mod cluster_page;
 pub mod diet;
 pub mod labels;
+pub mod reduce;

@@ -5,5 +5,9 @@
 mod clean;
 #[path = "flows/diet.rs"]
 mod diet;
+#[path = "flows/fill.rs"]
+mod fill;
 #[path = "flows/labels.rs"]
 mod labels;
+#[path = "flows/reduce.rs"]
+mod reduce;

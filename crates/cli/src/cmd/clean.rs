@@ -1,6 +1,8 @@
 //! `dlscope clean DATASET --report report.json --drop KINDS --out OUT`: write a cleaned copy of
 //! a dataset from an analysis report: flagged samples removed (one per duplicate group kept,
 //! leaks removed on the train side by default) or relabelled, with removed.csv and kept.csv.
+//! `--fill-labels RUN` also gives every unlabelled sample the label predicted by the model of a
+//! `dlscope train` run (listed in filled.csv); without `--report` it only fills.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -10,10 +12,12 @@ use dlscope_analyze::FindingKind;
 use dlscope_data::convert::Target;
 use dlscope_data::folder::ImageFormat;
 use dlscope_data::tensors::Labels;
-use dlscope_flows::clean::{check_report, plan, write_plan, LeakSide, Options, Policy};
+use dlscope_flows::clean::{
+    check_report, fill_labels, plan, write_cleaned, FillOptions, LeakSide, Options, Plan, Policy,
+};
 use dlscope_report::json::Report;
 
-use super::common::open_dataset;
+use super::common::{load_run, open_dataset, ComputeArgs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FormatArg {
@@ -37,9 +41,10 @@ pub enum SideArg {
 pub struct Args {
     /// Catalog name or path: the dataset the report was made on.
     pub dataset: String,
-    /// report.json written by `dlscope analyze`.
+    /// report.json written by `dlscope analyze` (optional with --fill-labels: then nothing is
+    /// removed).
     #[arg(long)]
-    pub report: PathBuf,
+    pub report: Option<PathBuf>,
     /// Finding kinds to remove, comma-separated (unreadable, exact_duplicate, near_duplicate,
     /// leak, label_issue, label_conflict, outlier, dark, light, blurry, low_information,
     /// constant, grayscale, odd_size, odd_aspect_ratio).
@@ -59,6 +64,17 @@ pub struct Args {
     /// Also write normalization.json (per-channel mean/std of each split, values 0..1).
     #[arg(long)]
     pub stats: bool,
+    /// Run folder of `dlscope train --out`: predict a label for every unlabelled sample of every
+    /// split and write it (each one listed in filled.csv). The model must take the dataset's
+    /// image shape and have its classes.
+    #[arg(long, value_name = "RUN")]
+    pub fill_labels: Option<PathBuf>,
+    /// With --fill-labels: leave samples whose top probability is below this unlabelled (they
+    /// are listed in filled.csv with the reason).
+    #[arg(long, value_name = "P", requires = "fill_labels")]
+    pub fill_min_prob: Option<f32>,
+    #[command(flatten)]
+    pub compute: ComputeArgs,
     /// Only print what would be removed; write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -97,8 +113,14 @@ pub fn options(args: &Args) -> anyhow::Result<Options> {
             SideArg::Test => LeakSide::Test,
         },
     };
-    if policy.drop.is_empty() && policy.relabel.is_empty() {
-        bail!("nothing to do: give --drop and/or --relabel");
+    if args.report.is_none() && !(policy.drop.is_empty() && policy.relabel.is_empty()) {
+        bail!("--drop and --relabel act on findings: give --report");
+    }
+    if policy.drop.is_empty() && policy.relabel.is_empty() && args.fill_labels.is_none() {
+        bail!("nothing to do: give --report with --drop and/or --relabel, or --fill-labels RUN");
+    }
+    if let Some(p) = args.fill_min_prob.filter(|p| !(0.0..=1.0).contains(p)) {
+        bail!("--fill-min-prob must be in 0..=1, not {p}");
     }
     let target = match args.format {
         FormatArg::Same => None,
@@ -123,11 +145,28 @@ pub fn options(args: &Args) -> anyhow::Result<Options> {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let opts = options(&args)?;
-    let report =
-        Report::read(&args.report).with_context(|| format!("reading {}", args.report.display()))?;
     let ds = open_dataset(&args.dataset)?;
-    check_report(&ds, &report)?;
-    let p = plan(&ds, &report.findings, &opts.policy)?;
+    let p = match &args.report {
+        Some(path) => {
+            let report =
+                Report::read(path).with_context(|| format!("reading {}", path.display()))?;
+            check_report(&ds, &report)?;
+            plan(&ds, &report.findings, &opts.policy)?
+        }
+        None => Plan::keep_all(&ds),
+    };
+    let fills = match &args.fill_labels {
+        Some(run) => {
+            let model = load_run(run)?;
+            let fo = FillOptions {
+                min_prob: args.fill_min_prob,
+                engine: args.compute.engine()?,
+                threads: args.compute.threads,
+            };
+            Some(fill_labels(&ds, &p, &model, run, &fo)?)
+        }
+        None => None,
+    };
     if args.dry_run {
         println!(
             "would keep {} of {} samples, remove {}, relabel {}",
@@ -139,9 +178,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         for r in p.removed.iter().take(20) {
             println!("  remove {}/{} ({}): {}", r.split, r.index, r.id, r.reason);
         }
+        if let Some(f) = &fills {
+            let n = f.iter().filter(|f| f.label.is_some()).count();
+            println!(
+                "would fill {n} of {} unlabelled samples with the model's label",
+                f.len()
+            );
+        }
         return Ok(());
     }
-    let s = write_plan(ds, &p, &opts, &args.out)
+    let s = write_cleaned(ds, &p, fills.as_deref(), &opts, &args.out)
         .with_context(|| format!("writing {}", args.out.display()))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&s)?);
@@ -155,6 +201,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if s.relabelled > 0 {
         println!("  relabelled {} (see kept.csv)", s.relabelled);
+    }
+    if args.fill_labels.is_some() {
+        println!(
+            "  filled {} unlabelled samples, left {} unlabelled (see filled.csv)",
+            s.filled, s.left_unlabelled
+        );
     }
     if s.skipped_on_write > 0 {
         println!(

@@ -1,13 +1,15 @@
 //! `dlscope convert DATASET --to FORMAT OUT`: write a dataset in another format (idx, folder,
 //! manifest, tensors, webdataset, parquet), optionally resized, channel-converted, padded or
 //! re-encoded; prints size before/after and the mean pixel error the encoding introduced.
+//! `--to tensors --normalize` writes x as f32 `(v/255 - mean_c) / std_c` with the train split's
+//! per-channel statistics (or those of `--normalize-stats normalization.json`).
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use dlscope_data::convert::{convert, Options, Target};
+use dlscope_data::convert::{convert, Normalize, Options, Target};
 use dlscope_data::folder::ImageFormat;
-use dlscope_data::tensors::Labels;
+use dlscope_data::tensors::{ChannelNorm, Labels};
 use dlscope_data::transform::{ChannelMode, Resize, Transform};
 
 use super::common::open_dataset;
@@ -72,6 +74,15 @@ pub struct Args {
     /// Tensors output: one-hot f32 labels instead of i64 indices.
     #[arg(long)]
     pub onehot: bool,
+    /// Tensors output: write x as normalised f32 `(v/255 - mean_c) / std_c`, with the
+    /// per-channel mean and std of the train split (the first split when there is no train),
+    /// recorded in the files' metadata; dlscope reads such files back as the original pixels.
+    #[arg(long)]
+    pub normalize: bool,
+    /// Tensors output: normalise with the train entry of this normalization.json (written by
+    /// `dlscope clean --stats`) instead of computing the statistics; implies --normalize.
+    #[arg(long)]
+    pub normalize_stats: Option<PathBuf>,
     /// WebDataset output: samples per shard.
     #[arg(long, default_value_t = dlscope_data::webdataset::DEFAULT_SHARD_SIZE)]
     pub shard_size: usize,
@@ -126,7 +137,18 @@ pub fn options(args: &Args) -> anyhow::Result<Options> {
         ChannelsArg::Gray => ChannelMode::Gray,
         ChannelsArg::Rgb => ChannelMode::Rgb,
     };
+    let normalize = match &args.normalize_stats {
+        Some(p) => Some(Normalize::Given(
+            ChannelNorm::from_stats_file(p).with_context(|| "--normalize-stats")?,
+        )),
+        None if args.normalize => Some(Normalize::TrainSplit),
+        None => None,
+    };
+    if normalize.is_some() && args.to != ToArg::Tensors {
+        bail!("--normalize and --normalize-stats apply to --to tensors only");
+    }
     let mut opts = Options::new(target);
+    opts.normalize = normalize;
     opts.transform = Transform {
         resize,
         channels,
@@ -170,6 +192,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     if let (Some(mean), Some(max)) = (r.mean_abs_error, r.max_abs_error) {
         println!("encoding error: mean {mean:.3}, max {max} (absolute, 0-255 per channel value)");
+    }
+    if let Some(n) = &r.normalization {
+        println!(
+            "normalised x = (v/255 - mean) / std per channel, mean {:?}, std {:?} (from {})",
+            n.mean, n.std, n.source
+        );
     }
     if !r.written.skipped.is_empty() {
         println!("{} samples could not be written:", r.written.skipped.len());

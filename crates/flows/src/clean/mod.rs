@@ -20,7 +20,13 @@
 //! original_label`), `skipped.csv` when a kept sample failed to decode while writing,
 //! `summary.json`, and `normalization.json` (per-channel mean and std of each split, values in
 //! 0..1) when asked. Built under a temporary name beside the output and renamed when complete.
+//!
+//! Missing labels can be filled from a trained model ([`fill_labels`], `--fill-labels RUN`):
+//! the predictions go into `data/`, and `filled.csv` (`split,index,id,label,class,probability,
+//! reason`) lists every unlabelled sample, filled or left unlabelled below the minimum
+//! probability. With no report, [`Plan::keep_all`] keeps every sample and only fills.
 
+mod fill;
 mod plan;
 mod stats;
 
@@ -35,7 +41,8 @@ use dlscope_data::{DataError, Dataset, Format};
 use dlscope_report::json::Report;
 use serde::Serialize;
 
-pub use plan::{plan, LeakSide, Plan, Policy, Relabelled, Removed};
+pub use fill::{fill_labels, Fill, FillOptions};
+pub use plan::{plan, representative, LeakSide, Plan, Policy, Relabelled, Removed};
 pub use stats::{channel_stats, ChannelStats};
 
 /// Errors of the clean workflow.
@@ -56,6 +63,9 @@ pub enum CleanError {
         #[source]
         source: std::io::Error,
     },
+    /// The model of a training run cannot fill this dataset's labels.
+    #[error("run {run}: {why}")]
+    Model { run: PathBuf, why: String },
     /// Kept + removed (+ skipped) do not add up to the input: a bug, nothing was committed.
     #[error("counts do not reconcile: {0}")]
     Reconcile(String),
@@ -108,6 +118,11 @@ pub struct Summary {
     pub relabelled: usize,
     /// Kept samples that failed to decode while writing (listed in `skipped.csv`).
     pub skipped_on_write: usize,
+    /// Unlabelled samples given the model's label (`--fill-labels`; listed in `filled.csv`).
+    pub filled: usize,
+    /// Unlabelled samples the model looked at but left unlabelled (below the minimum
+    /// probability, or not decodable).
+    pub left_unlabelled: usize,
     /// Removed samples per reason.
     pub removed_by_reason: std::collections::BTreeMap<String, usize>,
     /// Per split: (name, input, kept).
@@ -155,6 +170,18 @@ pub fn write_plan(
     opts: &Options,
     out: &Path,
 ) -> Result<Summary, CleanError> {
+    write_cleaned(ds, plan, None, opts, out)
+}
+
+/// [`write_plan`], also writing the labels of `fills` (from [`fill_labels`] on the same `ds`
+/// and `plan`) and listing them in `filled.csv` (written whenever `fills` is given).
+pub fn write_cleaned(
+    ds: Dataset,
+    plan: &Plan,
+    fills: Option<&[Fill]>,
+    opts: &Options,
+    out: &Path,
+) -> Result<Summary, CleanError> {
     refuse_input_overlap(out, &[&ds.root])?;
     let input = ds.len();
     let split_sizes: Vec<usize> = ds.splits.iter().map(|s| s.len()).collect();
@@ -166,10 +193,16 @@ pub fn write_plan(
         .zip(&ds.splits)
         .map(|((_, idx), s)| idx.iter().map(|&i| s.id(i).to_string()).collect())
         .collect();
+    let fills_asked = fills;
+    let fills = fills.unwrap_or_default();
+    let filled_labels = fills
+        .iter()
+        .filter_map(|f| f.label.map(|l| ((f.split.as_str(), f.index), l)));
     let relabel: std::collections::HashMap<(&str, u64), u32> = plan
         .relabelled
         .iter()
         .map(|r| ((r.split.as_str(), r.index), r.to))
+        .chain(filled_labels)
         .collect();
     let keep: Vec<Keep> = plan
         .kept
@@ -271,6 +304,10 @@ pub fn write_plan(
         w.flush().map_err(|e| werr(&p, e.into()))?;
     }
 
+    if let Some(f) = fills_asked {
+        fill::write_filled_csv(&dir.path().join("filled.csv"), f)?;
+    }
+
     let kept = plan.kept_count();
     let skipped_on_write = written.skipped.len();
     if kept + plan.removed.len() != input || written.samples + skipped_on_write != kept {
@@ -290,6 +327,8 @@ pub fn write_plan(
         written: written.samples,
         removed: plan.removed.len(),
         relabelled: plan.relabelled.len(),
+        filled: fills.iter().filter(|f| f.label.is_some()).count(),
+        left_unlabelled: fills.iter().filter(|f| f.label.is_none()).count(),
         skipped_on_write,
         removed_by_reason,
         splits: plan

@@ -39,6 +39,10 @@ pub struct Removed {
     pub id: String,
     pub reason: FindingKind,
     pub group: Option<u64>,
+    /// For a duplicate reason: the id of the group's member kept instead (its
+    /// [`representative`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub representative: Option<String>,
 }
 
 /// One relabelled sample.
@@ -61,6 +65,19 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Keeps every sample of `ds` (for filling labels without a report).
+    pub fn keep_all(ds: &Dataset) -> Plan {
+        Plan {
+            kept: ds
+                .splits
+                .iter()
+                .map(|s| (s.name().to_string(), (0..s.len()).collect()))
+                .collect(),
+            removed: Vec::new(),
+            relabelled: Vec::new(),
+        }
+    }
+
     pub fn kept_count(&self) -> usize {
         self.kept.iter().map(|(_, v)| v.len()).sum()
     }
@@ -90,6 +107,15 @@ fn mark(drop: &mut Drops, at: (usize, u64), kind: FindingKind, group: Option<u64
     if rank(kind) < rank(e.0) {
         *e = (kind, group);
     }
+}
+
+/// The member of a duplicate group that stays: the first in (split order, index) that nothing
+/// else removes. `dlscope clean` and `dlscope reduce --dedup near` both keep this one.
+pub fn representative<T: Copy + Ord>(
+    members: &BTreeSet<T>,
+    removed: impl Fn(&T) -> bool,
+) -> Option<T> {
+    members.iter().find(|m| !removed(m)).copied()
 }
 
 /// Decides, from `findings` (of a report made on `ds`), which samples to keep. Fails when a
@@ -125,6 +151,8 @@ pub fn plan(ds: &Dataset, findings: &[Finding], policy: &Policy) -> Result<Plan,
 
     // (split, index) -> (reason, group); the earliest reason in REASON_ORDER wins.
     let mut drop: Drops = BTreeMap::new();
+    // (kind, group) -> the member kept for it.
+    let mut reps: BTreeMap<(FindingKind, u64), (usize, u64)> = BTreeMap::new();
 
     // Leaks first, so duplicate groups keep a representative that survives them.
     if policy.drop.contains(&FindingKind::Leak) {
@@ -180,8 +208,10 @@ pub fn plan(ds: &Dataset, findings: &[Finding], policy: &Policy) -> Result<Plan,
             }
         }
         for (g, members) in groups {
-            // Keep the first (split order, index) member nothing else removes.
-            let keep = members.iter().find(|m| !drop.contains_key(m)).copied();
+            let keep = representative(&members, |m| drop.contains_key(m));
+            if let Some(k) = keep {
+                reps.insert((kind, g), k);
+            }
             for m in members {
                 if Some(m) != keep {
                     mark(&mut drop, m, kind, Some(g));
@@ -254,6 +284,9 @@ pub fn plan(ds: &Dataset, findings: &[Finding], policy: &Policy) -> Result<Plan,
             id: ds.splits[s].id(index as usize).to_string(),
             reason,
             group,
+            representative: group
+                .and_then(|g| reps.get(&(reason, g)))
+                .map(|&(rs, ri)| ds.splits[rs].id(ri as usize).to_string()),
         })
         .collect();
     Ok(Plan {
