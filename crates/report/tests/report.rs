@@ -281,6 +281,127 @@ fn html_is_self_contained() {
         !leak.contains("<b title=\"test/test/"),
         "split not repeated: {leak}"
     );
+    // Side by side: one pair, the flagged test sample first, then its train partner with its
+    // own thumbnail (loaded like the flagged ones), split and label.
+    assert_eq!(leak.matches("<div class=\"pair\">").count(), 1, "{leak}");
+    let pair = &leak[leak.find("<div class=\"pair\">").unwrap()..];
+    let (test_at, train_at) = (
+        pair.find("<b title=\"test/dog/leak.png\">").unwrap(),
+        pair.find("<figure class=\"item partner\"").unwrap(),
+    );
+    assert!(test_at < train_at, "{pair}");
+    let partner = &pair[train_at..train_at + pair[train_at..].find("</figure>").unwrap()];
+    assert!(
+        partner.contains("src=\"data:image/png;base64,"),
+        "{partner}"
+    );
+    assert!(
+        partner.contains("<b title=\"train/dog/d2.png\">d2.png</b>"),
+        "{partner}"
+    );
+    assert!(
+        partner.contains("<span class=\"s\">train · dog</span>"),
+        "{partner}"
+    );
+    // Duplicates name their partner; a label conflict adds the partner's other label.
+    let dup = section(&page, "exact_duplicate");
+    assert!(dup.contains("same as <b>c1.png</b>"), "{dup}");
+    assert!(dup.contains("same as <b>copy of c1.png</b>"), "{dup}");
+    let conflict = section(&page, "label_conflict");
+    assert!(
+        conflict.contains("conflicts with <b>copy of c1.png</b> · dog"),
+        "{conflict}"
+    );
+    assert!(
+        conflict.contains("conflicts with <b>c1.png</b> · cat"),
+        "{conflict}"
+    );
+}
+
+/// The gallery section of finding kind `kind`.
+fn section<'a>(page: &'a str, kind: &str) -> &'a str {
+    let at = page
+        .find(&format!("id=\"f-{kind}\""))
+        .unwrap_or_else(|| panic!("no {kind} gallery"));
+    let s = &page[at..];
+    &s[..s.find("</section>").unwrap()]
+}
+
+#[test]
+fn html_leak_partner_names_are_escaped_and_shown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("ds");
+    // The train copy has a hostile name in a hostile class (no '/': the folder reader looks
+    // three levels deep).
+    let hostile = root.join("train/<b>cls/<script>alert(2).png");
+    util::save(&hostile, &util::textured(32, 32, 5, 0, 255));
+    for i in 0..4u64 {
+        util::save(
+            &root.join(format!("train/<b>cls/a{i}.png")),
+            &util::textured(32, 32, 60 + i, 0, 255),
+        );
+        util::save(
+            &root.join(format!("test/<b>cls/t{i}.png")),
+            &util::textured(32, 32, 70 + i, 0, 255),
+        );
+    }
+    std::fs::copy(&hostile, root.join("test/<b>cls/leak.png")).unwrap();
+    let ds = dlscope_data::open(root.to_str().unwrap()).unwrap();
+    let a = analyze(&ds, &Settings::default(), &|_| {}).unwrap();
+    let leak = a
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::Leak)
+        .expect("the test copy leaks");
+    let partner = leak.partner.as_ref().expect("a leak names its train copy");
+    assert!(
+        partner.id.to_string().contains("<script>alert(2)"),
+        "{partner:?}"
+    );
+
+    let page = html::render(&a, Some(&ds), &Default::default());
+    assert!(
+        !page.to_ascii_lowercase().contains("<script"),
+        "no script at all"
+    );
+    assert!(!page.contains("<b>cls"), "raw class name in the page");
+    assert!(
+        page.contains("&lt;b&gt;cls"),
+        "escaped class name in the page"
+    );
+    let g = section(&page, "leak");
+    let pair = &g[g.find("<div class=\"pair\">").unwrap()..];
+    let at = pair.find("<figure class=\"item partner\"").unwrap();
+    let fig = &pair[at..at + pair[at..].find("</figure>").unwrap()];
+    assert!(
+        fig.contains("<b title=\"train/&lt;b&gt;cls/&lt;script&gt;alert(2).png\">"),
+        "{fig}"
+    );
+    assert!(fig.contains("src=\"data:image/png;base64,"), "{fig}");
+    // The exact duplicates name each other, escaped.
+    let dup = section(&page, "exact_duplicate");
+    assert!(
+        dup.contains("title=\"same as train/&lt;b&gt;cls/&lt;script&gt;alert(2).png"),
+        "{dup}"
+    );
+}
+
+#[test]
+fn html_label_issue_shows_given_and_suggested_label() {
+    let mut f = finding(
+        FindingKind::LabelIssue,
+        "train",
+        3,
+        SampleId::Index(3),
+        None,
+        0.9,
+        "given shirt, model says shoe",
+    );
+    f.suggested_label = Some(2);
+    let page = html::render(&hand_made(vec![f]), None, &Default::default());
+    let g = section(&page, "label_issue");
+    assert!(g.contains("<span class=\"s\">train · shirt</span>"), "{g}");
+    assert!(g.contains("→ <b>shoe</b>"), "{g}");
 }
 
 #[test]

@@ -12,6 +12,8 @@
 //! that stays meaningful on a busy machine: compare it across builds, not against wall time).
 //! Nothing else should run on the machine meanwhile.
 
+mod common;
+
 use std::io::Write;
 use std::time::Instant;
 
@@ -19,13 +21,7 @@ use dlscope_vision::cpu::with_threads;
 use dlscope_vision::models::{self, BurnDevice, Engine};
 use dlscope_vision::preprocess::Batch;
 
-fn arg(args: &[String], name: &str, default: usize) -> usize {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use common::{arg, cpu_seconds};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -86,23 +82,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     Ok(())
-}
-
-/// CPU time of all threads of this process, in seconds (Linux; 0 elsewhere).
-fn cpu_seconds() -> f64 {
-    let mut ns = 0u64;
-    if let Ok(dir) = std::fs::read_dir("/proc/self/task") {
-        for t in dir.flatten() {
-            if let Ok(s) = std::fs::read_to_string(t.path().join("schedstat")) {
-                ns += s
-                    .split_whitespace()
-                    .next()
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(0);
-            }
-        }
-    }
-    ns as f64 * 1e-9
 }
 
 /// A safetensors file with every tensor the model needs, filled with small deterministic

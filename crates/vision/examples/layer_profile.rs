@@ -10,34 +10,13 @@
 //! takes 40 ms of CPU takes 40 ms whether the machine is busy or not (caches aside). With one
 //! thread, GFLOP/s = 2*M*K*N / CPU time. Linux only.
 
+mod common;
+
 use std::time::Instant;
 
 use dlscope_vision::cpu::{self, pool, Act, Activation, Algorithm, Conv2d, Padding};
 
-fn arg(args: &[String], name: &str, default: usize) -> usize {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// CPU time of all threads of this process, in seconds.
-fn cpu_seconds() -> f64 {
-    let mut ns = 0u64;
-    if let Ok(dir) = std::fs::read_dir("/proc/self/task") {
-        for t in dir.flatten() {
-            if let Ok(s) = std::fs::read_to_string(t.path().join("schedstat")) {
-                ns += s
-                    .split_whitespace()
-                    .next()
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(0);
-            }
-        }
-    }
-    ns as f64 * 1e-9
-}
+use common::{arg, cpu_seconds};
 
 /// Mean (cpu seconds, wall seconds) per run over `reps` runs of `f` after one warm-up (the
 /// CPU clock here can tick in milliseconds, so the runs are timed together).

@@ -1,11 +1,11 @@
-//! Galleries of flagged samples, one per finding kind: duplicate groups side by side, leaks
-//! with their training-split twin, outliers and quality issues highest score first.
+//! Galleries of flagged samples, one per finding kind: duplicate groups side by side, each
+//! member naming its partner; leaks as pairs, the flagged sample beside its training copy;
+//! label issues with the suggested label; outliers and quality issues highest score first.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
-use dlscope_analyze::{Analysis, Finding, FindingKind};
-use dlscope_data::Dataset;
+use dlscope_analyze::{Analysis, Finding, FindingKind, Partner};
 
 use super::thumbs::Thumb;
 use super::{esc, fmt_n, kind_title, HtmlOptions};
@@ -35,8 +35,6 @@ pub struct Group<'a> {
     pub members: Vec<&'a Finding>,
     /// Members not shown (past the per-group cap).
     pub hidden: usize,
-    /// For leaks: the training-split samples the members duplicate.
-    pub train: Vec<Key>,
 }
 
 /// Plans every non-empty gallery (capped per `opts`).
@@ -47,8 +45,6 @@ pub fn plan<'a>(a: &'a Analysis, opts: &HtmlOptions) -> Vec<Plan<'a>> {
             kinds.push(f.kind);
         }
     }
-    let split_pos = split_positions(a);
-    let train = train_split(a);
     kinds
         .into_iter()
         .filter_map(|kind| {
@@ -79,17 +75,10 @@ pub fn plan<'a>(a: &'a Analysis, opts: &HtmlOptions) -> Vec<Plan<'a>> {
                         let mut members = by.remove(&g).unwrap_or_default();
                         let hidden = members.len().saturating_sub(opts.group_members);
                         members.truncate(opts.group_members);
-                        let train = match (kind, train) {
-                            (FindingKind::Leak, Some(t)) => {
-                                train_twins(a, &members, &split_pos, t, opts.group_members)
-                            }
-                            _ => Vec::new(),
-                        };
                         Group {
                             id: g,
                             members,
                             hidden,
-                            train,
                         }
                     })
                     .collect();
@@ -105,31 +94,28 @@ pub fn plan<'a>(a: &'a Analysis, opts: &HtmlOptions) -> Vec<Plan<'a>> {
         .collect()
 }
 
-/// Every sample the galleries show.
+/// Every sample the galleries show: the flagged samples and their partners.
 pub fn keys(plans: &[Plan], a: &Analysis) -> Vec<Key> {
     let split_pos = split_positions(a);
     let mut seen = HashSet::new();
     let mut out = Vec::new();
-    let mut add = |k: Key| {
-        if seen.insert(k) {
-            out.push(k);
+    let mut add = |f: &Finding| {
+        for k in key(f, &split_pos)
+            .into_iter()
+            .chain(partner_key(f, &split_pos))
+        {
+            if seen.insert(k) {
+                out.push(k);
+            }
         }
     };
     for p in plans {
         match &p.body {
-            Body::Items(items) => items
+            Body::Items(items) => items.iter().for_each(|f| add(f)),
+            Body::Groups { groups, .. } => groups
                 .iter()
-                .filter_map(|f| key(f, &split_pos))
-                .for_each(&mut add),
-            Body::Groups { groups, .. } => {
-                for g in groups {
-                    g.members
-                        .iter()
-                        .filter_map(|f| key(f, &split_pos))
-                        .for_each(&mut add);
-                    g.train.iter().copied().for_each(&mut add);
-                }
-            }
+                .flat_map(|g| g.members.iter())
+                .for_each(|f| add(f)),
         }
     }
     out
@@ -141,7 +127,6 @@ pub fn render(
     p: &Plan,
     a: &Analysis,
     thumbs: &HashMap<Key, Thumb>,
-    dataset: Option<&Dataset>,
     description: &str,
 ) {
     let split_pos = split_positions(a);
@@ -153,22 +138,27 @@ pub fn render(
         fmt_n(p.total as u64),
         esc(description)
     );
-    let fig = |out: &mut String, f: &Finding, score: bool| {
-        let k = key(f, &split_pos);
+    let score = !matches!(
+        p.kind,
+        FindingKind::Unreadable | FindingKind::ExactDuplicate
+    );
+    let fig = |out: &mut String, f: &Finding, note: Option<Note>| {
         let caption = Caption {
             name: display_name(&f.split, &f.id.to_string()),
             split: &f.split,
             class: f.label.map(|l| class_name(a, l)),
             extra: score.then(|| format!("score {:.3}", f.score)),
+            note,
             title: &f.detail,
         };
-        figure(out, k.and_then(|k| thumbs.get(&k)), &caption);
+        let thumb = key(f, &split_pos).and_then(|k| thumbs.get(&k));
+        figure(out, thumb, &caption, "item");
     };
     match &p.body {
         Body::Items(items) => {
             out.push_str(r#"<div class="gallery">"#);
             for f in items {
-                fig(out, f, p.kind != FindingKind::Unreadable);
+                fig(out, f, suggestion(a, f));
             }
             out.push_str("</div>");
             more(out, items.len(), p.total, "findings", p.total);
@@ -179,50 +169,7 @@ pub fn render(
         } => {
             out.push_str(r#"<div class="groups">"#);
             for g in groups {
-                let n = g.members.len() + g.hidden;
-                let _ = write!(
-                    out,
-                    r#"<div class="group"><div class="ghead"><b>group {}</b> · {} sample{}{}</div>"#,
-                    g.id,
-                    n,
-                    if n == 1 { "" } else { "s" },
-                    if g.hidden > 0 {
-                        format!(" ({} shown)", g.members.len())
-                    } else {
-                        String::new()
-                    }
-                );
-                let score = p.kind != FindingKind::ExactDuplicate;
-                if p.kind == FindingKind::Leak {
-                    out.push_str(r#"<div class="members"><div class="side eval"><h4>flagged</h4>"#);
-                    for f in &g.members {
-                        fig(out, f, score);
-                    }
-                    out.push_str(r#"</div><div class="arrow">⇄</div><div class="side train"><h4>in training split</h4>"#);
-                    for &(s, i) in &g.train {
-                        let split = a.dataset.splits.get(s as usize).map_or("?", |m| &m.name);
-                        let row = a.features.row(s, i);
-                        let caption = Caption {
-                            name: display_name(split, &id_text(a, dataset, s, i)),
-                            split,
-                            class: row.and_then(|r| r.label).map(|l| class_name(a, l)),
-                            extra: None,
-                            title: "",
-                        };
-                        figure(out, thumbs.get(&(s, i)), &caption);
-                    }
-                    out.push_str("</div></div>");
-                } else {
-                    out.push_str(r#"<div class="members">"#);
-                    for f in &g.members {
-                        fig(out, f, score);
-                    }
-                    out.push_str("</div>");
-                }
-                if let Some(f) = g.members.first() {
-                    let _ = write!(out, r#"<p class="detail">{}</p>"#, esc(&f.detail));
-                }
-                out.push_str("</div>");
+                group(out, p.kind, g, a, thumbs, &split_pos, &fig);
             }
             out.push_str("</div>");
             more(out, groups.len(), *groups_total, "groups", p.total);
@@ -231,19 +178,163 @@ pub fn render(
     out.push_str("</section>");
 }
 
+/// One group: leaks as pairs (the flagged sample beside its training copy), duplicates and
+/// conflicts as members naming their partner, then the partners not shown as members.
+fn group(
+    out: &mut String,
+    kind: FindingKind,
+    g: &Group,
+    a: &Analysis,
+    thumbs: &HashMap<Key, Thumb>,
+    split_pos: &HashMap<&str, u16>,
+    fig: &dyn Fn(&mut String, &Finding, Option<Note>),
+) {
+    let n = g.members.len() + g.hidden;
+    let _ = write!(
+        out,
+        r#"<div class="group"><div class="ghead"><b>group {}</b> · {} sample{}{}</div>"#,
+        g.id,
+        n,
+        if n == 1 { "" } else { "s" },
+        if g.hidden > 0 {
+            format!(" ({} shown)", g.members.len())
+        } else {
+            String::new()
+        }
+    );
+    if kind == FindingKind::Leak {
+        out.push_str(r#"<div class="pairs">"#);
+        for f in &g.members {
+            out.push_str(r#"<div class="pair"><div class="side eval">"#);
+            fig(out, f, None);
+            out.push_str(
+                r#"</div><div class="arrow" title="duplicates">⇄</div><div class="side train">"#,
+            );
+            match &f.partner {
+                Some(pt) => partner_figure(out, a, thumbs, split_pos, pt, None),
+                None => out.push_str(r#"<div class="missing">no partner recorded</div>"#),
+            }
+            out.push_str("</div></div>");
+        }
+        out.push_str("</div>");
+    } else {
+        out.push_str(r#"<div class="members">"#);
+        let shown: HashSet<Key> = g.members.iter().filter_map(|f| key(f, split_pos)).collect();
+        let mut extra: Vec<(&Partner, &Finding)> = Vec::new();
+        for f in &g.members {
+            fig(out, f, partner_note(a, f));
+            if let (Some(pt), Some(k)) = (&f.partner, partner_key(f, split_pos)) {
+                if !shown.contains(&k) && !extra.iter().any(|(q, _)| q == &pt) {
+                    extra.push((pt, *f));
+                }
+            }
+        }
+        for (pt, of) in extra {
+            let note = Note {
+                mark: "partner of",
+                name: display_name(&of.split, &of.id.to_string()),
+                class: None,
+            };
+            partner_figure(out, a, thumbs, split_pos, pt, Some(note));
+        }
+        out.push_str("</div>");
+    }
+    if let Some(f) = g.members.first() {
+        let _ = write!(out, r#"<p class="detail">{}</p>"#, esc(&f.detail));
+    }
+    out.push_str("</div>");
+}
+
+/// The figure of a partner sample (no finding of its own here): its id, split and label.
+fn partner_figure(
+    out: &mut String,
+    a: &Analysis,
+    thumbs: &HashMap<Key, Thumb>,
+    split_pos: &HashMap<&str, u16>,
+    pt: &Partner,
+    note: Option<Note>,
+) {
+    let k = split_pos.get(pt.split.as_str()).map(|&s| (s, pt.index));
+    let caption = Caption {
+        name: display_name(&pt.split, &pt.id.to_string()),
+        split: &pt.split,
+        class: partner_label(a, k).map(|l| class_name(a, l)),
+        extra: None,
+        note,
+        title: "",
+    };
+    figure(
+        out,
+        k.and_then(|k| thumbs.get(&k)),
+        &caption,
+        "item partner",
+    );
+}
+
+/// A line under a caption naming another sample or label: `mark name · class`.
+struct Note {
+    mark: &'static str,
+    /// `split/id` of the other sample, or a label.
+    name: String,
+    class: Option<String>,
+}
+
+/// For duplicates and conflicts: the partner, with its label where it differs.
+fn partner_note(a: &Analysis, f: &Finding) -> Option<Note> {
+    let pt = f.partner.as_ref()?;
+    let mark = match f.kind {
+        FindingKind::ExactDuplicate => "same as",
+        FindingKind::LabelConflict => "conflicts with",
+        _ => "near",
+    };
+    let split_pos = split_positions(a);
+    let label = partner_label(a, split_pos.get(pt.split.as_str()).map(|&s| (s, pt.index)));
+    Some(Note {
+        mark,
+        name: display_name(&pt.split, &pt.id.to_string()),
+        class: label
+            .filter(|&l| Some(l) != f.label)
+            .map(|l| class_name(a, l)),
+    })
+}
+
+/// For label issues: given -> suggested label.
+fn suggestion(a: &Analysis, f: &Finding) -> Option<Note> {
+    let s = f.suggested_label?;
+    Some(Note {
+        mark: "→",
+        name: class_name(a, s),
+        class: None,
+    })
+}
+
+fn partner_label(a: &Analysis, k: Option<Key>) -> Option<u32> {
+    k.and_then(|(s, i)| a.features.row(s, i))
+        .and_then(|r| r.label)
+}
+
 struct Caption<'a> {
     /// `split/id`, shown in full on hover.
     name: String,
     split: &'a str,
     class: Option<String>,
     extra: Option<String>,
+    note: Option<Note>,
     title: &'a str,
 }
 
-fn figure(out: &mut String, thumb: Option<&Thumb>, c: &Caption) {
+/// The file name of `split/.../name` (ids that are paths), else the whole name.
+fn short(name: &str) -> &str {
+    name.rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty() && name.matches('/').count() > 1)
+        .unwrap_or(name)
+}
+
+fn figure(out: &mut String, thumb: Option<&Thumb>, c: &Caption, class: &str) {
     let _ = write!(
         out,
-        r#"<figure class="item" title="{}"><div class="box">"#,
+        r#"<figure class="{class}" title="{}"><div class="box">"#,
         esc(c.title)
     );
     match thumb {
@@ -263,16 +354,11 @@ fn figure(out: &mut String, thumb: Option<&Thumb>, c: &Caption) {
         None => out.push_str(r#"<div class="missing">not loaded</div>"#),
     }
     // The file name (or split/index) in bold; split and class below.
-    let short = c
-        .name
-        .rsplit('/')
-        .next()
-        .filter(|s| !s.is_empty() && c.name.matches('/').count() > 1);
     let _ = write!(
         out,
         r#"</div><figcaption><b title="{}">{}</b><span class="s">{}{}</span>"#,
         esc(&c.name),
-        esc(short.unwrap_or(&c.name)),
+        esc(short(&c.name)),
         esc(c.split),
         c.class
             .as_ref()
@@ -280,6 +366,20 @@ fn figure(out: &mut String, thumb: Option<&Thumb>, c: &Caption) {
     );
     if let Some(extra) = &c.extra {
         let _ = write!(out, r#"<span class="s">{}</span>"#, esc(extra));
+    }
+    if let Some(n) = &c.note {
+        let class = n
+            .class
+            .as_ref()
+            .map_or_else(String::new, |class| format!(" · {}", esc(class)));
+        let _ = write!(
+            out,
+            r#"<span class="p" title="{} {}{class}">{} <b>{}</b>{class}</span>"#,
+            esc(n.mark),
+            esc(&n.name),
+            esc(n.mark),
+            esc(short(&n.name))
+        );
     }
     if matches!(thumb, Some(Thumb::Missing(_))) && !c.title.is_empty() {
         let _ = write!(out, r#"<span class="why">{}</span>"#, esc(c.title));
@@ -315,21 +415,6 @@ fn class_name(a: &Analysis, l: u32) -> String {
         .unwrap_or_else(|| format!("label {l}"))
 }
 
-/// The id of a sample that has no finding of its own here (a leak's training twin): from the
-/// dataset, else from any finding about it, else its index.
-fn id_text(a: &Analysis, dataset: Option<&Dataset>, s: u16, i: u64) -> String {
-    if let Some(split) = dataset.and_then(|d| d.splits.get(s as usize)) {
-        if (i as usize) < split.len() {
-            return split.id(i as usize).to_string();
-        }
-    }
-    let split = a.dataset.splits.get(s as usize).map(|m| m.name.as_str());
-    a.findings
-        .iter()
-        .find(|f| Some(f.split.as_str()) == split && f.index == i)
-        .map_or_else(|| i.to_string(), |f| f.id.to_string())
-}
-
 fn split_positions(a: &Analysis) -> HashMap<&str, u16> {
     a.dataset
         .splits
@@ -343,62 +428,7 @@ fn key(f: &Finding, split_pos: &HashMap<&str, u16>) -> Option<Key> {
     split_pos.get(f.split.as_str()).map(|&s| (s, f.index))
 }
 
-/// The split leaks are measured against: the one named in the settings, else `train`, else the
-/// first whose name starts with `train` (the rule of the analysis).
-fn train_split(a: &Analysis) -> Option<u16> {
-    let splits = &a.dataset.splits;
-    let pos = |f: &dyn Fn(&str) -> bool| splits.iter().position(|s| f(&s.name));
-    match &a.settings.train_split {
-        Some(name) => pos(&|s| s == name),
-        None => pos(&|s| s.eq_ignore_ascii_case("train"))
-            .or_else(|| pos(&|s| s.to_ascii_lowercase().starts_with("train"))),
-    }
-    .map(|p| p as u16)
-}
-
-/// Training-split samples the leaking `members` duplicate: for each member, the training
-/// sample with the same pixels, else the one with the closest perceptual hash within the
-/// near-duplicate distance (lowest index on ties). At most `cap`, without repeats.
-fn train_twins(
-    a: &Analysis,
-    members: &[&Finding],
-    split_pos: &HashMap<&str, u16>,
-    train: u16,
-    cap: usize,
-) -> Vec<Key> {
-    let rows = &a.features.rows;
-    let lo = rows.partition_point(|r| r.split < train);
-    let hi = rows.partition_point(|r| r.split <= train);
-    let train_rows = &rows[lo..hi];
-    let max_d = a.settings.thresholds.near_duplicate_distance;
-    let mut out: Vec<Key> = Vec::new();
-    for f in members {
-        let Some(me) = key(f, split_pos)
-            .and_then(|(s, i)| a.features.row(s, i))
-            .and_then(|r| r.image.as_ref())
-        else {
-            continue;
-        };
-        let mut best: Option<(u32, u64)> = None;
-        for r in train_rows {
-            let Some(o) = &r.image else { continue };
-            let exact = o.pixel_hash == me.pixel_hash
-                && (o.width, o.height, o.channels, o.decode_scale)
-                    == (me.width, me.height, me.channels, me.decode_scale);
-            let d = if exact {
-                0
-            } else {
-                (o.phash ^ me.phash).count_ones()
-            };
-            if d <= max_d && best.is_none_or(|b| (d, r.index) < b) {
-                best = Some((d, r.index));
-            }
-        }
-        if let Some((_, i)) = best {
-            if !out.contains(&(train, i)) && out.len() < cap {
-                out.push((train, i));
-            }
-        }
-    }
-    out
+fn partner_key(f: &Finding, split_pos: &HashMap<&str, u16>) -> Option<Key> {
+    let pt = f.partner.as_ref()?;
+    split_pos.get(pt.split.as_str()).map(|&s| (s, pt.index))
 }

@@ -95,7 +95,7 @@ pub fn describe(kind: FindingKind, a: &Analysis) -> String {
         "label_conflict" => "An exact or near duplicate carries a different label.".into(),
         "leak" => format!(
             "Evaluation sample with an exact or near duplicate in the training split ({}); only \
-             the evaluation side is a finding, its training twin is shown beside it.",
+             the evaluation side is a finding, its training copy is shown beside it.",
             a.settings.train_split.as_deref().unwrap_or("train")
         ),
         "outlier" => format!(
@@ -131,6 +131,10 @@ pub fn describe(kind: FindingKind, a: &Analysis) -> String {
             t.odd_aspect_z,
             2f64.powf(t.odd_aspect_min_log2)
         ),
+        "label_issue" => "The given label is likely wrong (confident learning over out-of-sample \
+                          predicted probabilities); each shows the given label and the one \
+                          suggested instead."
+            .into(),
         other => format!("Findings of kind {other}."),
     }
 }
@@ -158,7 +162,7 @@ pub fn render(a: &Analysis, dataset: Option<&Dataset>, opts: &HtmlOptions) -> St
     sizes(&mut s, a);
     mean_images(&mut s, a, opts);
     for p in &plans {
-        gallery::render(&mut s, p, a, &thumbs, dataset, &describe(p.kind, a));
+        gallery::render(&mut s, p, a, &thumbs, &describe(p.kind, a));
     }
     settings(&mut s, a);
     let _ = write!(

@@ -21,11 +21,7 @@ pub struct BatchNorm<'a> {
 
 /// Per output channel (scale, shift) such that `bn(conv(x) + bias) = conv(x) * scale + shift`,
 /// computed in f64.
-pub(super) fn fold(
-    cout: usize,
-    bias: Option<&[f32]>,
-    bn: Option<&BatchNorm>,
-) -> (Vec<f64>, Vec<f32>) {
+fn fold(cout: usize, bias: Option<&[f32]>, bn: Option<&BatchNorm>) -> (Vec<f64>, Vec<f32>) {
     let b = |c: usize| bias.map_or(0.0, |b| f64::from(b[c]));
     match bn {
         None => (vec![1.0; cout], (0..cout).map(|c| b(c) as f32).collect()),
@@ -41,7 +37,34 @@ pub(super) fn fold(
     }
 }
 
-pub(super) fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
+/// Checks a layer's parameters (`weight` values where `want` are needed; bias and batch norm of
+/// `c` channels; a non-zero kernel `k` and stride), then [`fold`]s bias and batch norm. `what`
+/// names the layer kind in errors.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn checked_fold(
+    what: &str,
+    weight: usize,
+    want: usize,
+    c: usize,
+    k: usize,
+    stride: usize,
+    bias: Option<&[f32]>,
+    bn: Option<&BatchNorm>,
+) -> Result<(Vec<f64>, Vec<f32>)> {
+    check_len(&format!("{what} weight"), weight, want)?;
+    if let Some(b) = bias {
+        check_len(&format!("{what} bias"), b.len(), c)?;
+    }
+    check_bn(bn, c)?;
+    if stride == 0 || k == 0 {
+        return Err(VisionError::Invalid(
+            "convolution with a zero kernel or stride".into(),
+        ));
+    }
+    Ok(fold(c, bias, bn))
+}
+
+fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
     if got != want {
         return Err(VisionError::Invalid(format!(
             "{what} has {got} values but the layer needs {want}"
@@ -50,7 +73,7 @@ pub(super) fn check_len(what: &str, got: usize, want: usize) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn check_bn(bn: Option<&BatchNorm>, c: usize) -> Result<()> {
+fn check_bn(bn: Option<&BatchNorm>, c: usize) -> Result<()> {
     if let Some(bn) = bn {
         for (name, v) in [
             ("batch norm weight", bn.gamma),
@@ -130,17 +153,16 @@ impl Conv2d {
         pad: Padding,
         act: Activation,
     ) -> Result<Conv2d> {
-        check_len("convolution weight", weight.len(), cout * cin * k * k)?;
-        if let Some(b) = bias {
-            check_len("convolution bias", b.len(), cout)?;
-        }
-        check_bn(bn, cout)?;
-        if stride == 0 || k == 0 {
-            return Err(VisionError::Invalid(
-                "convolution with a zero kernel or stride".into(),
-            ));
-        }
-        let (scale, shift) = fold(cout, bias, bn);
+        let (scale, shift) = checked_fold(
+            "convolution",
+            weight.len(),
+            cout * cin * k * k,
+            cout,
+            k,
+            stride,
+            bias,
+            bn,
+        )?;
         let kdim = k * k * cin;
         let mut w = vec![0f32; kdim * cout];
         for co in 0..cout {
@@ -499,6 +521,27 @@ pub(crate) mod tests {
         }
     }
 
+    /// A convolution of `x` with made-up weights and bias (no activation), and the reference
+    /// output it must give.
+    fn made_up(x: &Act, cout: usize, k: usize, s: usize, pad: Padding) -> (Conv2d, Vec<f32>) {
+        let wt = values(cout * x.c * k * k, 3);
+        let bias = values(cout, 5);
+        let conv = Conv2d::new(
+            &wt,
+            cout,
+            x.c,
+            k,
+            Some(&bias),
+            None,
+            s,
+            pad,
+            Activation::None,
+        )
+        .unwrap();
+        let want = reference(x, &wt, cout, k, s, pad, 1, &bias);
+        (conv, want)
+    }
+
     #[test]
     fn dense_conv_matches_reference_on_every_path() {
         // (n, h, w, cin, cout, k, s, pad): tiled im2col, tiled 1x1, single-call paths, TF SAME.
@@ -513,22 +556,9 @@ pub(crate) mod tests {
         ];
         for (n, h, w, cin, cout, k, s, pad) in cases {
             let x = act(n, h, w, cin);
-            let wt = values(cout * cin * k * k, 3);
-            let bias = values(cout, 5);
-            let conv = Conv2d::new(
-                &wt,
-                cout,
-                cin,
-                k,
-                Some(&bias),
-                None,
-                s,
-                pad,
-                Activation::None,
-            )
-            .unwrap();
+            let (conv, want) = made_up(&x, cout, k, s, pad);
             let got = crate::cpu::with_threads(Some(2), || conv.forward(&x, None)).unwrap();
-            close(&got.data, &reference(&x, &wt, cout, k, s, pad, 1, &bias));
+            close(&got.data, &want);
         }
     }
 
@@ -546,22 +576,8 @@ pub(crate) mod tests {
         for (n, h, w, cin, cout) in cases {
             for pad in [Padding::Symmetric(1), Padding::TfSame] {
                 let x = act(n, h, w, cin);
-                let wt = values(cout * cin * 9, 3);
-                let bias = values(cout, 5);
-                let mut conv = Conv2d::new(
-                    &wt,
-                    cout,
-                    cin,
-                    3,
-                    Some(&bias),
-                    None,
-                    1,
-                    pad,
-                    Activation::None,
-                )
-                .unwrap();
+                let (mut conv, want) = made_up(&x, cout, 3, 1, pad);
                 assert_eq!(conv.algorithm(), Algorithm::Winograd);
-                let want = reference(&x, &wt, cout, 3, 1, pad, 1, &bias);
                 for threads in [1, 2] {
                     let got =
                         crate::cpu::with_threads(Some(threads), || conv.forward(&x, None)).unwrap();

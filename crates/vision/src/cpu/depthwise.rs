@@ -4,10 +4,10 @@
 
 use rayon::prelude::*;
 
-use super::conv::{check_bn, check_len, fold, BatchNorm};
+use super::conv::{checked_fold, BatchNorm};
 use super::simd::{has_avx2_fma, madd};
 use super::{buffer, Act, Activation, Padding};
-use crate::error::{Result, VisionError};
+use crate::error::Result;
 
 /// A depthwise convolution (groups = channels) with a square kernel, bias (and folded batch
 /// norm) and activation. Weights are kept as `[k*k, c]` so the inner loop runs over channels.
@@ -46,17 +46,8 @@ impl Depthwise {
         pad: Padding,
         act: Activation,
     ) -> Result<Depthwise> {
-        check_len("depthwise weight", weight.len(), c * k * k)?;
-        if let Some(b) = bias {
-            check_len("depthwise bias", b.len(), c)?;
-        }
-        check_bn(bn, c)?;
-        if stride == 0 || k == 0 {
-            return Err(VisionError::Invalid(
-                "convolution with a zero kernel or stride".into(),
-            ));
-        }
-        let (scale, shift) = fold(c, bias, bn);
+        let (scale, shift) =
+            checked_fold("depthwise", weight.len(), c * k * k, c, k, stride, bias, bn)?;
         let mut w = vec![0f32; k * k * c];
         for ch in 0..c {
             for t in 0..k * k {

@@ -184,6 +184,14 @@ fn block(
     } else {
         m.chunks_mut(tiles * cout).enumerate().for_each(product);
     }
+    let p = Products {
+        m,
+        tiles,
+        bias: layer.bias,
+        act: layer.act,
+        w: d.w,
+        cout,
+    };
     for (r, out) in rows.iter_mut().enumerate() {
         let (b, ty) = ((g0 + r) / d.th, (g0 + r) % d.th);
         let res = residual.map(|res| {
@@ -191,7 +199,7 @@ fn block(
             &res[at..at + out.len()]
         });
         for tx in 0..d.tw {
-            output_tile(layer, m, tiles, r * d.tw + tx, tx, d, out, res, fma);
+            output_tile(&p, r * d.tw + tx, tx, out, res, fma);
         }
     }
 }
@@ -215,29 +223,39 @@ unsafe fn input_tile_avx2(src: &[&[f32]; 16], v: &mut [f32], tiles: usize, t: us
 /// `B^T d B` on lanes: `d[p]` is input position p = 4 * row + column.
 #[inline(always)]
 fn transform_in(d: &[[f32; L]; 16]) -> [[f32; L]; 16] {
-    let mut t = [[0f32; L]; 16];
+    separable::<4, 16, 16>(d, |[x0, x1, x2, x3]| [x0 - x2, x1 + x2, x2 - x1, x1 - x3])
+}
+
+/// `T^T d T` on lanes for a 4 x `R` matrix `T` given as `f`, the product of `T^T` with a
+/// column of four: first down every column of the 4x4 tile `d` (`d[p]`, p = 4 * row +
+/// column), then along every resulting row. Returns the `R` x `R` result row-major; `RT` is
+/// `4 * R` and `RR` is `R * R`.
+#[inline(always)]
+fn separable<const R: usize, const RT: usize, const RR: usize>(
+    d: &[[f32; L]; 16],
+    f: impl Fn([f32; 4]) -> [f32; R],
+) -> [[f32; L]; RR] {
+    let mut t = [[0f32; L]; RT];
     for j in 0..4 {
         for l in 0..L {
-            let (d0, d1, d2, d3) = (d[j][l], d[4 + j][l], d[8 + j][l], d[12 + j][l]);
-            t[j][l] = d0 - d2;
-            t[4 + j][l] = d1 + d2;
-            t[8 + j][l] = d2 - d1;
-            t[12 + j][l] = d1 - d3;
+            let col = f([d[j][l], d[4 + j][l], d[8 + j][l], d[12 + j][l]]);
+            for (i, v) in col.into_iter().enumerate() {
+                t[4 * i + j][l] = v;
+            }
         }
     }
-    let mut o = [[0f32; L]; 16];
-    for i in 0..4 {
+    let mut o = [[0f32; L]; RR];
+    for i in 0..R {
         for l in 0..L {
-            let (t0, t1, t2, t3) = (
+            let row = f([
                 t[4 * i][l],
                 t[4 * i + 1][l],
                 t[4 * i + 2][l],
                 t[4 * i + 3][l],
-            );
-            o[4 * i][l] = t0 - t2;
-            o[4 * i + 1][l] = t1 + t2;
-            o[4 * i + 2][l] = t2 - t1;
-            o[4 * i + 3][l] = t1 - t3;
+            ]);
+            for (j, v) in row.into_iter().enumerate() {
+                o[R * i + j][l] = v;
+            }
         }
     }
     o
@@ -258,98 +276,64 @@ fn input_tile_impl(src: &[&[f32]; 16], v: &mut [f32], tiles: usize, t: usize, ci
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn output_tile(
-    layer: &Layer,
-    m: &[f32],
+/// The 16 matrix products of one block, and what the output transform adds to them.
+struct Products<'a> {
+    /// `m[xi][t][co]`.
+    m: &'a [f32],
     tiles: usize,
-    t: usize,
-    tx: usize,
-    d: &Dims,
-    out: &mut [f32],
-    res: Option<&[f32]>,
-    fma: bool,
-) {
+    bias: &'a [f32],
+    act: Activation,
+    /// Output width and channels.
+    w: usize,
+    cout: usize,
+}
+
+fn output_tile(p: &Products, t: usize, tx: usize, out: &mut [f32], res: Option<&[f32]>, fma: bool) {
     #[cfg(target_arch = "x86_64")]
     if fma {
         // SAFETY: the caller checked has_avx2_fma().
-        return unsafe { output_tile_avx2(layer, m, tiles, t, tx, d, out, res) };
+        return unsafe { output_tile_avx2(p, t, tx, out, res) };
     }
     let _ = fma;
-    output_tile_impl(layer, m, tiles, t, tx, d, out, res);
+    output_tile_impl(p, t, tx, out, res);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
 unsafe fn output_tile_avx2(
-    layer: &Layer,
-    m: &[f32],
-    tiles: usize,
+    p: &Products,
     t: usize,
     tx: usize,
-    d: &Dims,
     out: &mut [f32],
     res: Option<&[f32]>,
 ) {
-    output_tile_impl(layer, m, tiles, t, tx, d, out, res);
+    output_tile_impl(p, t, tx, out, res);
 }
 
 /// `A^T m A` on lanes: the 2x2 outputs (row-major) of the 16 products of one tile.
 #[inline(always)]
 fn transform_out(m: &[[f32; L]; 16]) -> [[f32; L]; 4] {
-    let mut s = [[0f32; L]; 8];
-    for j in 0..4 {
-        for l in 0..L {
-            let (m0, m1, m2, m3) = (m[j][l], m[4 + j][l], m[8 + j][l], m[12 + j][l]);
-            s[j][l] = m0 + m1 + m2;
-            s[4 + j][l] = m1 - m2 - m3;
-        }
-    }
-    let mut y = [[0f32; L]; 4];
-    for i in 0..2 {
-        for l in 0..L {
-            let (s0, s1, s2, s3) = (
-                s[4 * i][l],
-                s[4 * i + 1][l],
-                s[4 * i + 2][l],
-                s[4 * i + 3][l],
-            );
-            y[2 * i][l] = s0 + s1 + s2;
-            y[2 * i + 1][l] = s1 - s2 - s3;
-        }
-    }
-    y
+    separable::<2, 8, 4>(m, |[x0, x1, x2, x3]| [x0 + x1 + x2, x1 - x2 - x3])
 }
 
 /// Writes the (up to) 2x2 output pixels of tile `t` (column `tx` of its tile row) to `out`,
 /// the tile row's output rows.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn output_tile_impl(
-    layer: &Layer,
-    m: &[f32],
-    tiles: usize,
-    t: usize,
-    tx: usize,
-    d: &Dims,
-    out: &mut [f32],
-    res: Option<&[f32]>,
-) {
-    let cout = d.cout;
-    let nrows = out.len() / (d.w * cout);
-    let ncols = (d.w - 2 * tx).min(2);
-    let act = layer.act;
+fn output_tile_impl(p: &Products, t: usize, tx: usize, out: &mut [f32], res: Option<&[f32]>) {
+    let (m, tiles, cout, w) = (p.m, p.tiles, p.cout, p.w);
+    let nrows = out.len() / (w * cout);
+    let ncols = (w - 2 * tx).min(2);
+    let act = p.act;
     let mut c0 = 0;
     while c0 < cout {
         let n = (cout - c0).min(L);
         let mv: [[f32; L]; 16] =
             std::array::from_fn(|xi| load(&m[(xi * tiles + t) * cout + c0..], n));
         let y = transform_out(&mv);
-        let bias = load(&layer.bias[c0..], n);
+        let bias = load(&p.bias[c0..], n);
         for a in 0..nrows {
             for b in 0..ncols {
-                let at = (a * d.w + 2 * tx + b) * cout + c0;
+                let at = (a * w + 2 * tx + b) * cout + c0;
                 let mut px = [0f32; L];
                 match res {
                     None => {
