@@ -36,40 +36,20 @@ fn binom_sum(b: u32, r: u32) -> f64 {
 fn plan(n: usize, t: u32) -> Plan {
     let mut best: Option<(f64, Plan)> = None;
     for m in 3..=(t + 1).max(3) {
-        let widths: Vec<u32> = (0..m).map(|j| 64 / m + u32::from(j < 64 % m)).collect();
-        let radius = t / m;
+        let p = chunking(m, t);
         let (mut probes, mut frac) = (0.0, 0.0);
-        for &b in &widths {
-            let v = binom_sum(b, radius);
+        for &b in &p.widths {
+            let v = binom_sum(b, p.radius);
             probes += v;
             frac += v / 2f64.powi(b as i32);
         }
         let n = n as f64;
         let cost = n * probes + 0.5 * n * n * frac;
         if best.as_ref().is_none_or(|(c, _)| cost < *c) {
-            let shifts = widths
-                .iter()
-                .scan(0, |s, &w| {
-                    let at = *s;
-                    *s += w;
-                    Some(at)
-                })
-                .collect();
-            best = Some((
-                cost,
-                Plan {
-                    widths,
-                    shifts,
-                    radius,
-                },
-            ));
+            best = Some((cost, p));
         }
     }
-    best.map(|(_, p)| p).unwrap_or(Plan {
-        widths: vec![22, 21, 21],
-        shifts: vec![0, 22, 43],
-        radius: 0,
-    })
+    best.map(|(_, p)| p).unwrap_or_else(|| chunking(3, 0))
 }
 
 #[inline]

@@ -18,22 +18,9 @@ use dlscope_nn::{data, Engine};
 
 const FM: &str = "/usr/share/datasets/fashion-mnist";
 const N: usize = 300;
-/// Fashion-MNIST's class names (the IDX files number the classes 0..9).
-const NAMES: [&str; 10] = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-];
-
+/// Fashion-MNIST's class names, as the catalog gives them (a bare IDX path numbers them).
 fn names() -> Vec<String> {
-    NAMES.iter().map(|s| s.to_string()).collect()
+    dlscope_data::open("fashion-mnist").unwrap().classes
 }
 
 /// Blanked rows: every 7th from row 3, the first 40 of them.
@@ -47,6 +34,7 @@ fn blanked(i: usize) -> bool {
 fn make_manifest(dir: &Path) -> (PathBuf, Vec<String>, Vec<(String, String)>) {
     let fm = dlscope_data::open(&format!("idx:{FM}")).unwrap();
     let test = fm.split("test").unwrap();
+    let names = names();
     let root = dir.join("in");
     std::fs::create_dir_all(root.join("img")).unwrap();
     let mut csv = String::from("path,label,split\n");
@@ -55,7 +43,7 @@ fn make_manifest(dir: &Path) -> (PathBuf, Vec<String>, Vec<(String, String)>) {
         let s = test.get(i).unwrap();
         let png = ImageFormat::Png.encode(&s.image).unwrap();
         std::fs::write(root.join(format!("img/{i}.png")), png).unwrap();
-        let class = NAMES[s.label.unwrap() as usize].to_string();
+        let class = names[s.label.unwrap() as usize].clone();
         let split = if i < 250 { "train" } else { "test" };
         let label = if blanked(i) { "" } else { class.as_str() };
         csv.push_str(&format!("img/{i}.png,\"{label}\",{split}\n"));
@@ -63,7 +51,7 @@ fn make_manifest(dir: &Path) -> (PathBuf, Vec<String>, Vec<(String, String)>) {
     }
     let path = root.join("labels.csv");
     std::fs::write(&path, csv).unwrap();
-    (path, names(), truth)
+    (path, names, truth)
 }
 
 /// Trains 1 epoch of the Keras MLP on Fashion-MNIST training images 0..20000 and saves the run.
