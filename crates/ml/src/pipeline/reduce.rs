@@ -331,43 +331,46 @@ pub fn write_reduced(
     };
     r.summary.written = Some(written.samples);
     r.summary.write_skipped = written.skipped.clone();
-    let kept_path = tmp.path().join("kept.csv");
-    write_atomic(&kept_path, |w| {
-        let mut c = csv::Writer::from_writer(w);
-        c.write_record(["split", "index", "id", "label"])
-            .map_err(std::io::Error::other)?;
-        for k in &r.kept {
-            let label = k.label.map(|l| l.to_string()).unwrap_or_default();
-            c.write_record([
-                k.split.as_str(),
-                &k.index.to_string(),
-                k.id.as_str(),
-                label.as_str(),
-            ])
-            .map_err(std::io::Error::other)?;
-        }
-        c.flush()
-    })?;
-    let removed_path = tmp.path().join("removed.csv");
-    write_atomic(&removed_path, |w| {
-        let mut c = csv::Writer::from_writer(w);
-        c.write_record(["split", "index", "id", "label", "reason"])
-            .map_err(std::io::Error::other)?;
-        for k in &r.removed {
-            let label = k.label.map(|l| l.to_string()).unwrap_or_default();
-            c.write_record([
-                k.split.as_str(),
-                &k.index.to_string(),
-                k.id.as_str(),
-                label.as_str(),
-                k.reason.as_str(),
-            ])
-            .map_err(std::io::Error::other)?;
-        }
-        c.flush()
-    })?;
+    let kept = r
+        .kept
+        .iter()
+        .map(|k| (k.split.as_str(), k.index, k.id.as_str(), k.label, None));
+    write_samples_csv(&tmp.path().join("kept.csv"), false, kept)?;
+    let removed = r.removed.iter().map(|k| {
+        let reason = Some(k.reason.as_str());
+        (k.split.as_str(), k.index, k.id.as_str(), k.label, reason)
+    });
+    write_samples_csv(&tmp.path().join("removed.csv"), true, removed)?;
     let json_path = tmp.path().join("summary.json");
     super::write_summary_json(&json_path, &r.summary)?;
     let path = tmp.commit()?;
     Ok((path, written))
+}
+
+/// One row per sample: `split,index,id,label` (and `reason` when `with_reason`).
+fn write_samples_csv<'a>(
+    path: &Path,
+    with_reason: bool,
+    rows: impl Iterator<Item = (&'a str, usize, &'a str, Option<u32>, Option<&'a str>)>,
+) -> Result<()> {
+    write_atomic(path, |w| {
+        let mut c = csv::Writer::from_writer(w);
+        let header = ["split", "index", "id", "label", "reason"];
+        let n = if with_reason { 5 } else { 4 };
+        c.write_record(&header[..n])
+            .map_err(std::io::Error::other)?;
+        for (split, index, id, label, reason) in rows {
+            let (index, label) = (index.to_string(), label.map(|l| l.to_string()));
+            let row = [
+                split,
+                &index,
+                id,
+                label.as_deref().unwrap_or(""),
+                reason.unwrap_or(""),
+            ];
+            c.write_record(&row[..n]).map_err(std::io::Error::other)?;
+        }
+        c.flush()
+    })?;
+    Ok(())
 }
