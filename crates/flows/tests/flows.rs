@@ -11,3 +11,24 @@ mod fill;
 mod labels;
 #[path = "flows/reduce.rs"]
 mod reduce;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Every file below `dir` with its bytes, to show that a run left its input untouched.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                let b = std::fs::read(&p).unwrap();
+                out.insert(p, b);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, &mut out);
+    out
+}

@@ -5,6 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use crate::snapshot;
+
 use dlscope_analyze::{DatasetMeta, Profile, Settings};
 use dlscope_analyze::{DecodeSettings, Finding, FindingKind, MeanImageSpec, Partner, PassSettings};
 use dlscope_data::transform::{self, Keep};
@@ -36,17 +38,6 @@ fn make_input(dir: &Path) -> PathBuf {
     let out = dir.join("in");
     dlscope_data::idx::write(&small, &out, false).unwrap();
     out
-}
-
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let p = e.unwrap().path();
-            let b = std::fs::read(&p).unwrap();
-            (p, b)
-        })
-        .collect()
 }
 
 fn f(kind: FindingKind, split: &str, index: u64, group: Option<u64>) -> Finding {

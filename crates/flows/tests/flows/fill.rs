@@ -3,8 +3,9 @@
 //! exactly those 40, labelled rows keep their labels, the input is untouched, and a model with
 //! other classes is refused with an error naming the run.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+use crate::snapshot;
 
 use dlscope_data::folder::ImageFormat;
 use dlscope_data::manifest::{self, MANIFEST_FILE};
@@ -73,29 +74,6 @@ fn train_run(dir: &Path) -> PathBuf {
     let run = dir.join("run");
     checkpoint::save_run(&run, &t, &Provenance::default(), &RunMetrics::default()).unwrap();
     run
-}
-
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    walk(dir)
-        .into_iter()
-        .map(|p| {
-            let b = std::fs::read(&p).unwrap();
-            (p, b)
-        })
-        .collect()
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]

@@ -5,6 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use crate::snapshot;
+
 use dlscope_analyze::Settings;
 use dlscope_data::Dataset;
 use dlscope_flows::reduce::{duplicate_findings, reduce_dedup_near, Duplicates};
@@ -68,17 +70,6 @@ fn planted(dir: &Path) -> (PathBuf, BTreeMap<usize, usize>, BTreeMap<usize, usiz
 fn open(root: &Path) -> Dataset {
     let classes = dlscope_data::open("fashion-mnist").unwrap().classes;
     dlscope_data::idx::open_dir_with_classes(root, classes).unwrap()
-}
-
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let p = e.unwrap().path();
-            let b = std::fs::read(&p).unwrap();
-            (p, b)
-        })
-        .collect()
 }
 
 fn config(dedup: Dedup) -> ReduceConfig {
